@@ -1,0 +1,174 @@
+"""The app factory: builds the connexion app for one Settings object, with its store and services."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import time
+
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.security import BearerSecurityHandler
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .auth import Authenticator
+from .domain import system_clock
+from .errors import PROBLEM_MEDIA_TYPE, AuthProblem, Problem
+from .fixtures import load_world
+from .resources import spec_path
+from .service import Sandbox
+from .settings import Settings
+from .store import SqliteStore
+from .validation import CompiledSchemas, validator_map
+
+log = logging.getLogger("partner_sandbox")
+access_log = logging.getLogger("partner_sandbox.access")
+
+# Link tokens travel in paths (/qr/<token>); they never reach a log.
+_SECRET_PATH = re.compile(r"(/qr/)[^/?#]+")
+
+
+def redact_path(path: str) -> str:
+    return _SECRET_PATH.sub(r"\1<redacted>", path)
+
+
+def security_map(authenticator: Authenticator) -> dict:
+    """connexion's bearer scheme, checked by our Authenticator with the partner header beside it."""
+
+    class PartnerBearerHandler(BearerSecurityHandler):
+        def get_fn(self, security_scheme, required_scopes):
+            def verify(request: ConnexionRequest) -> dict:
+                partner_id = authenticator.authenticate(
+                    request.headers.get("Authorization"), request.headers.get("X-TL-Partner-Id")
+                )
+                return {"partner_id": partner_id}
+
+            return verify
+
+    return {"bearer": PartnerBearerHandler}
+
+
+def render(problem: Problem) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=problem.status,
+        body=problem.body(),
+        content_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def _problem_handler(_request: ConnexionRequest, exc: Problem) -> ConnexionResponse:
+    return render(exc)
+
+
+def _translate(request: ConnexionRequest, status: int, fallback_detail: str) -> Problem:
+    """connexion's and starlette's own errors, in this project's vocabulary."""
+    if status == 415:
+        ctype = request.headers.get("content-type", "")
+        return Problem("unsupported_media_type", f"Content-Type '{ctype}' is not supported; send application/json")
+    if status == 401:
+        return AuthProblem("missing_credentials", "The Authorization header is required")
+    if status == 404:
+        return Problem("not_found", f"No operation matches {request.method} {redact_path(request.url.path)}")
+    if status == 405:
+        return Problem("method_not_allowed", f"{request.method} is not allowed on {redact_path(request.url.path)}")
+    if 400 <= status < 500:
+        return Problem("invalid_parameter", fallback_detail)
+    return Problem("internal_error", "The sandbox failed to handle the request")
+
+
+def _connexion_problem_handler(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+    if exc.status >= 500:
+        log.error("request failed: %s %s", exc.title, exc.detail)
+    return render(_translate(request, exc.status, str(exc.detail or exc.title)))
+
+
+def _http_exception_handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+    return render(_translate(request, exc.status_code, str(exc.detail)))
+
+
+def _unexpected_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.error("unhandled error on %s %s", request.method, redact_path(request.url.path), exc_info=exc)
+    return render(Problem("internal_error", "The sandbox failed to handle the request"))
+
+
+class AccessLog:
+    """One JSON line per request: method, path (link tokens redacted), status, duration."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_)
+        finally:
+            access_log.info(
+                json.dumps(
+                    {
+                        "method": scope["method"],
+                        "path": redact_path(scope["path"]),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                )
+            )
+
+
+def build_sandbox(settings: Settings) -> Sandbox:
+    """Load and validate the fixtures, open (and if needed seed) the store: fails fast on bad input."""
+    world = load_world(settings.fixtures)
+    store = SqliteStore(settings.db)
+    store.seed_if_empty(world, system_clock(), reset=settings.reset)
+    authenticator = Authenticator({p.id: p for p in store.partners()})
+    return Sandbox(settings=settings, store=store, authenticator=authenticator)
+
+
+def create_app(settings: Settings, sandbox: Sandbox | None = None) -> AsyncApp:
+    sandbox = sandbox or build_sandbox(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        try:
+            yield {"sandbox": sandbox}
+        finally:
+            sandbox.store.close()
+
+    spec = spec_path()
+    app = AsyncApp(
+        __name__,
+        specification_dir=spec.parent,
+        lifespan=lifespan,
+        security_map=security_map(sandbox.authenticator),
+        validator_map=validator_map(CompiledSchemas()),
+    )
+    app.add_api(spec.name, validate_responses=settings.validate_responses)
+    app.add_error_handler(Problem, _problem_handler)
+    app.add_error_handler(ProblemException, _connexion_problem_handler)
+    app.add_error_handler(HTTPException, _http_exception_handler)
+    app.add_error_handler(Exception, _unexpected_handler)
+    app.add_middleware(AccessLog, position=MiddlewarePosition.BEFORE_EXCEPTION)
+
+    async def healthz(request):
+        request.state.sandbox.store.ping()
+        return JSONResponse({"status": "ok"})
+
+    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    return app

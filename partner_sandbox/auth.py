@@ -1,0 +1,97 @@
+"""Partner authentication: the HS256 JWT check of the published partner guide, and token minting."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+import jwt
+
+from .errors import AuthProblem
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("partner_id", "nbf", "exp")
+LEEWAY_SECONDS = 30  # clock skew tolerated on nbf and exp; documented in openapi.yaml
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: str
+    secret: str
+
+
+class Authenticator:
+    """Checks `Authorization: Bearer <JWT>` against `X-TL-Partner-Id`; returns the partner id."""
+
+    def __init__(self, partners: Mapping[str, Partner], *, leeway: int = LEEWAY_SECONDS):
+        # JWT validation always uses the real clock, never a sandbox test clock.
+        self._partners = dict(partners)
+        self._leeway = leeway
+
+    def authenticate(self, authorization: str | None, partner_header: str | None) -> str:
+        token = self._bearer_token(authorization)
+        if not partner_header:
+            raise AuthProblem("missing_partner_id", "The X-TL-Partner-Id header is required")
+        partner = self._partners.get(partner_header)
+        if partner is None:
+            raise AuthProblem("unknown_partner", "X-TL-Partner-Id names no known partner")
+        claims = self._verified_claims(token, partner.secret)
+        if claims["partner_id"] != partner.id:
+            raise AuthProblem(
+                "partner_mismatch", "The token's partner_id claim does not match X-TL-Partner-Id"
+            )
+        return partner.id
+
+    @staticmethod
+    def _bearer_token(authorization: str | None) -> str:
+        if authorization is None or not authorization.strip():
+            raise AuthProblem("missing_credentials", "The Authorization header is required")
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            raise AuthProblem(
+                "invalid_authorization_header", "The Authorization header must use the Bearer scheme"
+            )
+        token = token.strip()
+        if not token or " " in token:
+            raise AuthProblem(
+                "invalid_authorization_header",
+                "The Authorization header must be 'Bearer <JWT>'",
+            )
+        return token
+
+    def _verified_claims(self, token: str, secret: str) -> dict:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise AuthProblem("malformed_token", "The bearer token is not a well-formed JWT") from None
+        if header.get("alg") != ALGORITHM:
+            raise AuthProblem("unsupported_algorithm", f"The token must be signed with {ALGORITHM}")
+        try:
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                leeway=self._leeway,
+                options={"require": list(REQUIRED_CLAIMS), "verify_aud": False, "verify_iat": False},
+            )
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthProblem("missing_claim", f"The token lacks the required '{exc.claim}' claim") from None
+        except jwt.ExpiredSignatureError:
+            raise AuthProblem("token_expired", "The token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthProblem("token_not_yet_valid", "The token is not yet valid (nbf)") from None
+        except jwt.InvalidSignatureError:
+            raise AuthProblem("invalid_signature", "The token signature does not verify") from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthProblem("malformed_token", f"The token is invalid: {exc}") from None
+        if not isinstance(claims.get("partner_id"), str):
+            raise AuthProblem("malformed_token", "The partner_id claim must be a string")
+        return claims
+
+
+def mint_token(partner: Partner, *, ttl_seconds: int = 3600, now: float | None = None) -> str:
+    """A token of the guide's shape: nbf a little in the past, exp ttl_seconds ahead."""
+    issued = int(time.time() if now is None else now)
+    claims = {"partner_id": partner.id, "nbf": issued - 60, "exp": issued + ttl_seconds}
+    return jwt.encode(claims, partner.secret, algorithm=ALGORITHM)

@@ -1,0 +1,83 @@
+"""The `partner-sandbox` command: serve the sandbox, mint a token."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .fixtures import FixtureError, load_world
+from .resources import default_fixtures_path
+from .settings import add_serve_arguments, settings_from_args
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import build_sandbox, create_app
+
+    settings = settings_from_args(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    try:
+        sandbox = build_sandbox(settings)
+    except FixtureError as exc:
+        print(f"partner-sandbox: bad fixture file, not starting:\n{exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings, sandbox)
+    print(
+        f"partner-sandbox: serving on http://{settings.host}:{settings.port} (links on {settings.base_url}),"
+        f" database {settings.db}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # our own access log redacts link tokens
+        log_level=settings.log_level,
+    )
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .auth import Partner, mint_token
+
+    try:
+        world = load_world(args.fixtures)
+    except FixtureError as exc:
+        print(f"partner-sandbox: bad fixture file:\n{exc}", file=sys.stderr)
+        return 2
+    partner = world.partner(args.partner_id)
+    if partner is None:
+        known = ", ".join(p.id for p in world.partners)
+        print(f"partner-sandbox: no partner '{args.partner_id}' in {args.fixtures} (known: {known})", file=sys.stderr)
+        return 2
+    print(mint_token(Partner(partner.id, partner.secret), ttl_seconds=args.ttl))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="partner-sandbox", description="A stateful sandbox of the TimelinesAI Partner API.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the sandbox server")
+    add_serve_arguments(serve)
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="print a valid JWT for a fixture partner")
+    token.add_argument("--partner-id", default="sandbox-partner")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until the token expires (default: %(default)s)")
+    token.add_argument("--fixtures", type=Path, default=default_fixtures_path())
+    token.set_defaults(run=_token)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The one settings object, built from CLI flags with PARTNER_SANDBOX_* environment variables as defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .resources import default_fixtures_path
+
+ENV_PREFIX = "PARTNER_SANDBOX_"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = ".sandbox/sandbox.db"
+    fixtures: Path = default_fixtures_path()
+    public_url: str | None = None
+    reset: bool = False
+    validate_responses: bool = True
+    log_level: str = "info"
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL links are built on: --public-url, else the listen address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def _env_bool(value: str, name: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise SystemExit(f"{name}={value!r}: expected one of {sorted(TRUE_WORDS | FALSE_WORDS - {''})}")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] | None = None) -> None:
+    """The `serve` flags; each one's default comes from its PARTNER_SANDBOX_* variable, if set."""
+    env = os.environ if env is None else env
+    defaults = Settings()
+
+    def default(name: str, fallback):
+        key = ENV_PREFIX + name.upper()
+        if key not in env:
+            return fallback
+        if isinstance(fallback, bool):
+            return _env_bool(env[key], key)
+        return env[key]
+
+    parser.add_argument("--host", default=default("host", defaults.host), help="address to listen on")
+    parser.add_argument("--port", type=int, default=int(default("port", defaults.port)), help="port to listen on")
+    parser.add_argument(
+        "--db",
+        default=default("db", defaults.db),
+        help="SQLite database file, or :memory: for a throwaway run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fixtures", type=Path, default=default("fixtures", defaults.fixtures), help="the sandbox world (YAML)"
+    )
+    parser.add_argument(
+        "--public-url",
+        default=default("public_url", defaults.public_url),
+        help="public base URL of QR links (default: the listen address)",
+    )
+    parser.add_argument(
+        "--reset",
+        action=argparse.BooleanOptionalAction,
+        default=default("reset", defaults.reset),
+        help="re-seed the database from the fixtures at start-up",
+    )
+    parser.add_argument(
+        "--validate-responses",
+        action=argparse.BooleanOptionalAction,
+        default=default("validate_responses", defaults.validate_responses),
+        help="validate every response against openapi.yaml (default: on)",
+    )
+    parser.add_argument("--log-level", default=default("log_level", defaults.log_level))
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(
+        host=args.host,
+        port=args.port,
+        db=str(args.db),
+        fixtures=Path(args.fixtures),
+        public_url=args.public_url,
+        reset=args.reset,
+        validate_responses=args.validate_responses,
+        log_level=args.log_level,
+    )

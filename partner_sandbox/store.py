@@ -1,0 +1,221 @@
+"""Durable sandbox state: the Store interface and its SQLite implementation."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import ContextManager, Iterator, Protocol
+
+from .auth import Partner
+from .domain import OpenLink, Transaction, UserState, new_link_token, rfc3339, token_digest
+from .fixtures import World
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS partners (id TEXT PRIMARY KEY, secret TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS workspaces (
+    id TEXT PRIMARY KEY,
+    partner_id TEXT NOT NULL REFERENCES partners(id)
+);
+CREATE TABLE IF NOT EXISTS users (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    user_id INTEGER NOT NULL,
+    wa_account_id INTEGER,
+    wa_phone TEXT,
+    wa_connected_at TEXT,
+    wa_disconnected_at TEXT,
+    PRIMARY KEY (workspace_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS links (
+    id INTEGER PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired', 'used')),
+    issued_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    closed_at TEXT,
+    FOREIGN KEY (workspace_id, user_id) REFERENCES users (workspace_id, user_id)
+);
+-- The rule "one active link per user", backed by the database itself.
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
+    ON links (workspace_id, user_id) WHERE status = 'active';
+"""
+
+
+class Store(Protocol):
+    """What the app needs from a store; each transaction is atomic and isolated."""
+
+    def transaction(self) -> ContextManager[Transaction]: ...
+
+    def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool: ...
+
+    def partners(self) -> list[Partner]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class SqliteTransaction(Transaction):
+    """The domain's Transaction over one SQLite connection inside BEGIN IMMEDIATE."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def workspace_owner(self, workspace_id: str) -> str | None:
+        row = self._conn.execute("SELECT partner_id FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
+        return row[0] if row else None
+
+    def user(self, workspace_id: str, user_id: int) -> UserState | None:
+        row = self._conn.execute(
+            "SELECT wa_connected_at IS NOT NULL FROM users WHERE workspace_id = ? AND user_id = ?",
+            (workspace_id, user_id),
+        ).fetchone()
+        return UserState(workspace_id, user_id, bool(row[0])) if row else None
+
+    def open_link(self, workspace_id: str, user_id: int) -> OpenLink | None:
+        row = self._conn.execute(
+            "SELECT id, expires_at FROM links WHERE workspace_id = ? AND user_id = ? AND status = 'active'",
+            (workspace_id, user_id),
+        ).fetchone()
+        return OpenLink(row[0], _time(row[1])) if row else None
+
+    def close_link(self, link_id: int, status: str, at: datetime) -> None:
+        self._conn.execute(
+            "UPDATE links SET status = ?, closed_at = ? WHERE id = ?", (status, rfc3339(at), link_id)
+        )
+
+    def disconnect_whatsapp(self, workspace_id: str, user_id: int, at: datetime) -> None:
+        self._conn.execute(
+            "UPDATE users SET wa_connected_at = NULL, wa_disconnected_at = ? WHERE workspace_id = ? AND user_id = ?",
+            (rfc3339(at), workspace_id, user_id),
+        )
+
+    def add_link(
+        self, workspace_id: str, user_id: int, digest: str, issued_at: datetime, expires_at: datetime
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO links (workspace_id, user_id, token_sha256, status, issued_at, expires_at)"
+            " VALUES (?, ?, ?, 'active', ?, ?)",
+            (workspace_id, user_id, digest, rfc3339(issued_at), rfc3339(expires_at)),
+        )
+
+
+def seed(conn: sqlite3.Connection, world: World, now: datetime) -> None:
+    """Write the fixture world into an empty store (inside the caller's transaction)."""
+    stamp = rfc3339(now)
+    for partner in world.partners:
+        conn.execute("INSERT INTO partners (id, secret) VALUES (?, ?)", (partner.id, partner.secret))
+        for ws in partner.workspaces:
+            conn.execute("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", (ws.id, partner.id))
+            for user in ws.users:
+                wa = user.whatsapp
+                conn.execute(
+                    "INSERT INTO users (workspace_id, user_id, wa_account_id, wa_phone, wa_connected_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        ws.id,
+                        user.id,
+                        wa.account_id if wa else None,
+                        wa.phone_number_e164 if wa else None,
+                        stamp if wa else None,
+                    ),
+                )
+                if user.active_link:
+                    link = user.active_link
+                    SqliteTransaction(conn).add_link(
+                        ws.id,
+                        user.id,
+                        token_digest(link.token or new_link_token()),
+                        now,
+                        now + timedelta(hours=link.expires_in_hours),
+                    )
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded_at', ?)", (stamp,))
+
+
+class SqliteStore:
+    """SQLite store: one connection per thread, BEGIN IMMEDIATE per transaction, WAL on files.
+
+    `path` is a file path or ":memory:" (a process-private in-memory database shared by the
+    process's threads through SQLite's memdb VFS).
+    """
+
+    _memory_ids = itertools.count()
+
+    def __init__(self, path: str | Path):
+        if str(path) == ":memory:":
+            self._uri = f"file:/partner-sandbox-{id(self)}-{next(self._memory_ids)}?vfs=memdb"
+            self._is_file = False
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._uri = Path(path).resolve().as_uri()
+            self._is_file = True
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()  # guards the list of connections, not the data
+        anchor = self._connection()  # keeps an in-memory database alive while the store is open
+        anchor.executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if self._is_file:
+                conn.execute("PRAGMA journal_mode = WAL")
+                # FULL: a transaction acknowledged to a client survives a crash and a power loss.
+                conn.execute("PRAGMA synchronous = FULL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteTransaction]:
+        with self._immediate() as conn:
+            yield SqliteTransaction(conn)
+
+    def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool:
+        """Seed from the fixtures when the store is empty (or when `reset`); True if it seeded."""
+        with self._immediate() as conn:
+            seeded = conn.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone()
+            if seeded and not reset:
+                return False
+            for table in ("links", "users", "workspaces", "partners", "meta"):
+                conn.execute(f"DELETE FROM {table}")
+            seed(conn, world, now)
+            return True
+
+    def partners(self) -> list[Partner]:
+        rows = self._connection().execute("SELECT id, secret FROM partners").fetchall()
+        return [Partner(*row) for row in rows]
+
+    def ping(self) -> None:
+        self._connection().execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()

@@ -1,0 +1,157 @@
+"""Request validation plugged into connexion's validator_map: problem+json naming the field, an
+absent JSON body read as `{}` with the spec's defaults applied, and schemas compiled once."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import jsonschema
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from connexion.validators import VALIDATOR_MAP
+from connexion.datastructures import MediaTypeDict
+from starlette.datastructures import MutableHeaders
+
+from .errors import Problem
+
+INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+# Integers the store can hold, whatever the spec's format says (SQLite integers are 64-bit).
+STORABLE = INT_RANGES["int64"]
+
+_FORMATS = jsonschema.FormatChecker()
+
+
+@_FORMATS.checks("int32")
+def _is_int32(value: object) -> bool:
+    return not isinstance(value, int) or INT_RANGES["int32"][0] <= value <= INT_RANGES["int32"][1]
+
+
+@_FORMATS.checks("int64")
+def _is_int64(value: object) -> bool:
+    return not isinstance(value, int) or STORABLE[0] <= value <= STORABLE[1]
+
+
+def _with_defaults(validator_class):
+    """A validator class that fills in `default` values of absent properties while validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if "default" in sub:
+                    instance.setdefault(name, sub["default"])
+        yield from validate_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_DefaultsValidator = _with_defaults(jsonschema.Draft4Validator)
+
+
+class CompiledSchemas:
+    """Schemas compiled once per app; keyed by the identity of connexion's resolved schema dicts."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[int, tuple[dict, jsonschema.protocols.Validator]] = {}
+
+    def get(self, schema: dict) -> jsonschema.protocols.Validator:
+        entry = self._compiled.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            entry = (schema, _DefaultsValidator(schema, format_checker=_FORMATS))
+            self._compiled[id(schema)] = entry
+        return entry[1]
+
+
+def _first_error(validator: jsonschema.protocols.Validator, value: object) -> jsonschema.ValidationError | None:
+    errors = sorted(validator.iter_errors(value), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    return errors[0] if errors else None
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "format" and error.validator_value in INT_RANGES:
+        low, high = INT_RANGES[error.validator_value]
+        return f"{error.instance} is outside the {error.validator_value} range {low}..{high}"
+    return error.message
+
+
+def _json_type(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def validator_map(schemas: CompiledSchemas) -> dict:
+    """connexion's validator_map with this project's parameter and JSON body validators."""
+
+    class PartnerParameterValidator(ParameterValidator):
+        def validate_request(self, request) -> None:
+            values = {
+                "path": lambda name: request.path_params.get(name.replace("-", "_")),
+                "query": request.query_params.get,
+                "header": request.headers.get,
+                "cookie": request.cookies.get,
+            }
+            for location, read in values.items():
+                for param in self.parameters.get(location, []):
+                    name = param["name"]
+                    value = read(name)
+                    if value is None:
+                        if param.get("required"):
+                            raise Problem("invalid_parameter", f"The {location} parameter '{name}' is required")
+                        continue
+                    error = _first_error(schemas.get(param.get("schema", {})), value)
+                    if error is None and isinstance(value, int) and not STORABLE[0] <= value <= STORABLE[1]:
+                        detail = f"{value} is outside the int64 range"
+                    elif error is not None:
+                        detail = _describe(error)
+                    else:
+                        continue
+                    raise Problem("invalid_parameter", f"The {location} parameter '{name}' is invalid: {detail}")
+
+    class PartnerJSONBodyValidator(JSONRequestBodyValidator):
+        # Defaults filled in during validation reach the handler.
+        MUTABLE_VALIDATION = True
+
+        def _insert_body(self, receive, *, body, scope):
+            # The replayed body is JSON whatever the request said (it may have had no Content-Type),
+            # so connexion hands the handler a dict.
+            receive, scope = super()._insert_body(receive, body=body, scope=scope)
+            headers = MutableHeaders(scope=scope)
+            headers["content-type"] = "application/json"
+            return receive, scope
+
+        async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope) -> t.Any:
+            raw = b"".join([chunk async for chunk in stream])
+            if not raw.strip():
+                # No body, or `Content-Type: application/json` with zero bytes: the schema's defaults.
+                return {}
+            try:
+                text = raw.decode(self._encoding)
+            except (UnicodeDecodeError, LookupError):
+                raise Problem("malformed_json", f"The request body is not valid {self._encoding} text") from None
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise Problem(
+                    "malformed_json",
+                    f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                ) from None
+            except RecursionError:
+                raise Problem("malformed_json", "The request body is nested too deeply") from None
+            if not isinstance(body, dict):
+                raise Problem("invalid_body", f"The request body must be a JSON object, not {_json_type(body)}")
+            return body
+
+        def _validate(self, body: t.Any) -> None:
+            error = _first_error(schemas.get(self._schema), body)
+            if error is not None:
+                field = ".".join(str(p) for p in error.absolute_path) or "(body)"
+                if error.validator == "type" and error.instance is None:
+                    message = f"null is not of type '{error.validator_value}'"
+                else:
+                    message = _describe(error)
+                raise Problem("invalid_body", f"{field}: {message}")
+
+    body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
+    body["*/*json"] = PartnerJSONBodyValidator
+    return {"parameter": PartnerParameterValidator, "body": body}
