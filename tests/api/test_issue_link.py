@@ -1,0 +1,141 @@
+"""Issuing QR links over HTTP: the seed's example, the response, revocation and disconnection."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sandbox_process import QR_PATH, auth_headers
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def parse_time(text: str) -> datetime:
+    assert text.endswith("Z"), text
+    return datetime.fromisoformat(text)
+
+
+def link_token(response_json: dict, base_url: str) -> str:
+    prefix = base_url + "/qr/"
+    assert response_json["qr_link"].startswith(prefix), response_json["qr_link"]
+    return response_json["qr_link"][len(prefix):]
+
+
+def test_seed_example_works_against_a_fresh_sandbox(default_sandbox):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    r = default_sandbox.issue("my-first-workspace", 42)
+    after = datetime.now(timezone.utc)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert set(body) == {"workspace_id", "user_id", "qr_link", "expires_at", "whatsapp_disconnected",
+                         "previous_qr_revoked"}
+    assert body["workspace_id"] == "my-first-workspace" and body["user_id"] == 42
+    assert body["whatsapp_disconnected"] is False and body["previous_qr_revoked"] is False
+    expires = parse_time(body["expires_at"])
+    assert before + timedelta(hours=24) <= expires <= after + timedelta(hours=24)
+    token = link_token(body, default_sandbox.base_url)
+    assert TOKEN_RE.match(token) and len(token) >= 22  # base64url of at least 128 bits
+
+    again = default_sandbox.issue("my-first-workspace", 42).json()
+    assert again["previous_qr_revoked"] is True
+    assert again["qr_link"] != body["qr_link"]
+
+
+def test_default_world_user_43_has_a_connected_account_and_44_an_active_link(default_sandbox):
+    first = default_sandbox.issue("my-first-workspace", 43).json()
+    assert first["whatsapp_disconnected"] is True and first["previous_qr_revoked"] is False
+    second = default_sandbox.issue("my-first-workspace", 43).json()
+    assert second["whatsapp_disconnected"] is False  # the first call disconnected it
+    assert second["previous_qr_revoked"] is True
+
+    user44 = default_sandbox.issue("my-first-workspace", 44).json()
+    assert user44["previous_qr_revoked"] is True and user44["whatsapp_disconnected"] is False
+
+
+def test_default_world_has_fresh_users_45_to_60_and_other_partner_user_7(default_sandbox):
+    for user in range(45, 61):
+        body = default_sandbox.issue("my-first-workspace", user).json()
+        assert (body["previous_qr_revoked"], body["whatsapp_disconnected"]) == (False, False), user
+    r = default_sandbox.issue("other-workspace", 7, partner="other-partner")
+    assert r.status_code == 200 and r.json()["previous_qr_revoked"] is False
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({}, id="no-body-no-content-type"),
+        pytest.param({"json": {}}, id="empty-object"),
+        pytest.param({"content": b"", "headers": {"Content-Type": "application/json"}}, id="json-zero-bytes"),
+        pytest.param({"content": b"  \n", "headers": {"Content-Type": "application/json"}}, id="json-whitespace"),
+        pytest.param({"json": {"unrelated": 1}}, id="unknown-field-ignored"),
+    ],
+)
+def test_absent_body_means_the_default_24_hours(sandbox, fresh_user, kwargs):
+    r = sandbox.issue("qa-workspace", fresh_user(), **kwargs)
+    assert r.status_code == 200, r.text
+    issued_for = parse_time(r.json()["expires_at"]) - datetime.now(timezone.utc)
+    assert timedelta(hours=23, minutes=59) < issued_for <= timedelta(hours=24)
+
+
+@pytest.mark.parametrize("hours", [1, 2, 72, 168])
+def test_expires_in_hours_sets_the_expiry(sandbox, fresh_user, hours):
+    r = sandbox.issue("qa-workspace", fresh_user(), json={"expires_in_hours": hours})
+    assert r.status_code == 200, r.text
+    remaining = parse_time(r.json()["expires_at"]) - datetime.now(timezone.utc)
+    assert timedelta(hours=hours) - timedelta(minutes=1) < remaining <= timedelta(hours=hours)
+
+
+def test_reissuing_revokes_and_a_connected_account_is_disconnected_once(sandbox):
+    user = 1001  # qa-connected users have a connected WhatsApp account
+    first = sandbox.issue("qa-connected", user).json()
+    assert (first["whatsapp_disconnected"], first["previous_qr_revoked"]) == (True, False)
+    second = sandbox.issue("qa-connected", user).json()
+    assert (second["whatsapp_disconnected"], second["previous_qr_revoked"]) == (False, True)
+
+
+def test_links_are_distinct_and_the_store_keeps_no_usable_token(sandbox, fresh_user):
+    user = fresh_user()
+    links = {sandbox.issue("qa-workspace", user).json()["qr_link"] for _ in range(20)}
+    assert len(links) == 20
+    tokens = [link.rsplit("/", 1)[1] for link in links]
+    with sqlite3.connect(sandbox.db) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert all(token not in dump for token in tokens)
+
+
+def test_public_url_is_the_base_of_qr_links(start_sandbox, fresh_user):
+    server = start_sandbox("--public-url", "https://sandbox.example.test/base/")
+    r = server.issue("qa-workspace", 5)
+    assert r.status_code == 200
+    assert r.json()["qr_link"].startswith("https://sandbox.example.test/base/qr/")
+
+
+def test_concurrent_issuance_keeps_one_active_link(sandbox, fresh_user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    user = fresh_user()
+    url = sandbox.base_url + QR_PATH.format(workspace="qa-workspace", user=user)
+
+    def call(_):
+        with httpx.Client(timeout=30) as client:
+            return client.post(url, headers=auth_headers())
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        responses = list(pool.map(call, range(40)))
+    assert [r.status_code for r in responses] == [200] * 40
+    bodies = [r.json() for r in responses]
+    assert sum(1 for b in bodies if b["previous_qr_revoked"] is False) == 1
+    assert len({b["qr_link"] for b in bodies}) == 40
+    with sqlite3.connect(sandbox.db) as conn:
+        active = conn.execute(
+            "SELECT COUNT(*) FROM links WHERE workspace_id = 'qa-workspace' AND user_id = ? AND status = 'active'",
+            (user,),
+        ).fetchone()[0]
+    assert active == 1

@@ -1,0 +1,171 @@
+"""The server as users run it: persistence across restarts and kill -9, flags, env, fixtures, CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from sandbox_process import QR_PATH, auth_headers
+
+
+def test_state_survives_a_restart(start_sandbox):
+    server = start_sandbox()
+    assert server.issue("qa-connected", 1005).json()["whatsapp_disconnected"] is True
+    server.issue("qa-workspace", 9)
+    server.restart()
+    after = server.issue("qa-connected", 1005).json()
+    assert after["whatsapp_disconnected"] is False and after["previous_qr_revoked"] is True
+    assert server.issue("qa-workspace", 9).json()["previous_qr_revoked"] is True
+
+
+def test_nothing_answered_200_is_lost_to_kill_9_under_load(start_sandbox):
+    server = start_sandbox()
+    url = server.base_url + QR_PATH.format(workspace="qa-workspace", user="{user}")
+    answered: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def client(users: range) -> None:
+        with httpx.Client(timeout=5) as http:
+            while not stop.is_set():
+                for user in users:
+                    try:
+                        r = http.post(url.format(user=user), headers=auth_headers())
+                    except httpx.TransportError:
+                        return
+                    if r.status_code == 200:
+                        answered.append((user, r.json()["qr_link"].rsplit("/", 1)[1]))
+
+    threads = [threading.Thread(target=client, args=(range(10 * i + 1, 10 * i + 11),)) for i in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(answered) < 200 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill9()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(answered) >= 200
+
+    server.start()  # same database, no manual repair
+    with sqlite3.connect(server.db) as conn:
+        stored = dict(conn.execute("SELECT token_sha256, status FROM links WHERE workspace_id = 'qa-workspace'"))
+        doubles = conn.execute(
+            "SELECT user_id FROM links WHERE status = 'active' GROUP BY workspace_id, user_id HAVING COUNT(*) > 1"
+        ).fetchall()
+    assert doubles == []
+    lost = [user for user, token in answered if hashlib.sha256(token.encode()).hexdigest() not in stored]
+    assert lost == []
+    last = {user: token for user, token in answered}  # each user's last answered link
+    for user, token in last.items():
+        status = stored[hashlib.sha256(token.encode()).hexdigest()]
+        assert status in ("active", "revoked"), (user, status)
+    # and the server keeps serving on the recovered database
+    assert server.issue("qa-workspace", 1).json()["previous_qr_revoked"] is True
+
+
+def test_reset_reseeds_from_the_fixtures(start_sandbox):
+    server = start_sandbox()
+    server.issue("qa-connected", 1003)
+    server.issue("qa-workspace", 3)
+    server.restart("--reset")
+    assert server.issue("qa-connected", 1003).json()["whatsapp_disconnected"] is True
+    assert server.issue("qa-workspace", 3).json()["previous_qr_revoked"] is False
+
+
+def test_memory_database_is_throwaway(start_sandbox, tmp_path):
+    server = start_sandbox(db=":memory:")
+    server.issue("qa-workspace", 4)
+    assert server.issue("qa-workspace", 4).json()["previous_qr_revoked"] is True
+    server.restart()
+    assert server.issue("qa-workspace", 4).json()["previous_qr_revoked"] is False
+    assert not list(tmp_path.glob("*.db")) and not (tmp_path / ":memory:").exists()
+
+
+def test_default_database_lives_under_dot_sandbox(tmp_path):
+    from sandbox_process import SandboxProcess
+
+    server = SandboxProcess(tmp_path)
+    server.command = lambda *extra: [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(server.port)]
+    server.db = str(tmp_path / ".sandbox" / "sandbox.db")
+    try:
+        server.start()
+        assert server.issue("my-first-workspace", 42).status_code == 200
+    finally:
+        server.stop()
+    assert (tmp_path / ".sandbox" / "sandbox.db").is_file()
+
+
+def test_environment_variables_mirror_the_flags(start_sandbox):
+    server = start_sandbox(env={"PARTNER_SANDBOX_PUBLIC_URL": "https://env.example.test"})
+    assert server.issue("qa-workspace", 6).json()["qr_link"].startswith("https://env.example.test/qr/")
+
+
+def test_bad_fixture_file_stops_start_up_with_file_path_and_reason(start_sandbox, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "partners:\n"
+        "  - id: p\n"
+        "    secret: a-secret-that-is-long-enough-for-hs256\n"
+        "    workspaces:\n"
+        "      - id: w\n"
+        "        users:\n"
+        "          - id: 1\n"
+        "          - id: two\n"
+    )
+    server = start_sandbox(fixtures=bad, wait=False)
+    assert server.proc.wait(timeout=30) == 2
+    out = server.output()
+    assert f"{bad}:8: partners[0].workspaces[0].users[1].id: 'two' is not of type 'integer'" in out
+    assert "Uvicorn running" not in out
+
+
+def test_health_spec_and_swagger_ui_are_served(sandbox):
+    assert sandbox.client.get("/healthz").json() == {"status": "ok"}
+    spec = sandbox.client.get("/partner/api/v1/openapi.json").json()
+    assert "/workspaces/{workspace_id}/users/{user_id}/qr" in spec["paths"]
+    ui = sandbox.client.get("/partner/api/v1/ui/")
+    assert ui.status_code == 200 and "swagger" in ui.text.lower()
+
+
+def test_token_command_prints_a_working_jwt(sandbox):
+    out = subprocess.run([sys.executable, "-m", "partner_sandbox", "token"], capture_output=True, text=True,
+                         check=True).stdout
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].count(".") == 2
+    r = sandbox.client.post(QR_PATH.format(workspace="qa-workspace", user=299),
+                            headers={"Authorization": f"Bearer {lines[0]}", "X-TL-Partner-Id": "sandbox-partner"})
+    assert r.status_code == 200, r.text
+
+
+def test_token_command_for_another_partner_and_ttl(sandbox):
+    import jwt
+
+    out = subprocess.run([sys.executable, "-m", "partner_sandbox", "token", "--partner-id", "other-partner",
+                          "--ttl", "120"], capture_output=True, text=True, check=True).stdout.strip()
+    claims = jwt.decode(out, "other-partner-secret-for-local-testing", algorithms=["HS256"])
+    assert claims["partner_id"] == "other-partner"
+    assert 100 <= claims["exp"] - time.time() <= 120
+    unknown = subprocess.run([sys.executable, "-m", "partner_sandbox", "token", "--partner-id", "nobody"],
+                             capture_output=True, text=True)
+    assert unknown.returncode == 2 and "no partner 'nobody'" in unknown.stderr
+
+
+def test_logs_never_contain_tokens_secrets_or_link_tokens(start_sandbox):
+    server = start_sandbox()
+    headers = auth_headers()
+    jwt_token = headers["Authorization"].split()[1]
+    links = [server.issue("qa-workspace", 10).json()["qr_link"] for _ in range(3)]
+    server.client.get("/qr/" + links[0].rsplit("/", 1)[1])  # a link's path must not be logged either
+    server.client.post("/partner/api/v1/workspaces/qa-workspace/users/10/qr", headers=headers)
+    server.stop()
+    out = server.output()
+    assert '"path": "/qr/<redacted>"' in out  # the access log saw the request
+    for secret in [jwt_token, "sandbox-partner-secret-for-local-testing", *(l.rsplit("/", 1)[1] for l in links)]:
+        assert secret not in out

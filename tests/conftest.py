@@ -1,0 +1,51 @@
+"""Shared fixtures: real sandbox server processes over HTTP, and a supply of fresh users."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sandbox_process import DEFAULT_FIXTURES, SandboxProcess  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> SandboxProcess:
+    """One server for the session on the test world (tests/fixtures/world.yaml), file database."""
+    server = SandboxProcess(tmp_path_factory.mktemp("sandbox")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fresh_user():
+    """Each call returns a user of qa-workspace that no other test has touched."""
+    ids = itertools.count(1)
+    return lambda: next(ids)
+
+
+@pytest.fixture
+def start_sandbox(tmp_path):
+    """Start servers of the test's own, each on its own database unless given one; stopped after."""
+    servers: list[SandboxProcess] = []
+
+    def start(*args: str, wait: bool = True, **kwargs) -> SandboxProcess:
+        server = SandboxProcess(tmp_path, args=args, **kwargs)
+        servers.append(server)
+        return server.start(wait=wait)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def default_sandbox(tmp_path_factory) -> SandboxProcess:
+    """A server on the shipped fixtures/default.yaml, fresh for the module."""
+    server = SandboxProcess(tmp_path_factory.mktemp("default"), fixtures=DEFAULT_FIXTURES).start()
+    yield server
+    server.stop()

@@ -1,0 +1,117 @@
+"""Test helper: run `partner-sandbox serve` as a real process on a free port, and mint partner JWTs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FIXTURES = ROOT / "fixtures" / "default.yaml"
+TEST_WORLD = ROOT / "tests" / "fixtures" / "world.yaml"
+SECRETS = {
+    "sandbox-partner": "sandbox-partner-secret-for-local-testing",
+    "other-partner": "other-partner-secret-for-local-testing",
+}
+QR_PATH = "/partner/api/v1/workspaces/{workspace}/users/{user}/qr"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_token(partner: str = "sandbox-partner", *, secret: str | None = None, algorithm: str = "HS256",
+               headers: dict | None = None, **claims) -> str:
+    """A JWT of the partner guide's shape (nbf = now - 3 min, exp = now + 3 min) signed with the
+    partner's secret; `claims` override (a None value drops the claim)."""
+    now = int(time.time())
+    payload = {"partner_id": partner, "nbf": now - 180, "exp": now + 180}
+    payload.update(claims)
+    payload = {k: v for k, v in payload.items() if v is not None}
+    key = secret if secret is not None else SECRETS.get(partner, "x" * 40)
+    return jwt.encode(payload, key, algorithm=algorithm, headers=headers)
+
+
+def auth_headers(partner_id: str = "sandbox-partner", **claims) -> dict:
+    return {"Authorization": f"Bearer {make_token(partner_id, **claims)}", "X-TL-Partner-Id": partner_id}
+
+
+class SandboxProcess:
+    """One `partner-sandbox serve` process; restartable on the same database."""
+
+    def __init__(self, tmp: Path, *, db: str | None = None, fixtures: Path = TEST_WORLD,
+                 args: tuple[str, ...] = (), env: dict | None = None):
+        self.tmp = tmp
+        self.db = db if db is not None else str(tmp / "sandbox.db")
+        self.fixtures = fixtures
+        self.args = tuple(args)
+        self.env = env or {}
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"server-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+        self.client = httpx.Client(base_url=self.base_url, timeout=30)
+
+    def command(self, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(self.port), "--db", self.db,
+                "--fixtures", str(self.fixtures), *self.args, *extra]
+
+    def start(self, *extra: str, wait: bool = True) -> "SandboxProcess":
+        log = open(self.log_path, "ab")
+        env = {**os.environ, **self.env}
+        self.proc = subprocess.Popen(self.command(*extra), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.tmp)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sandbox exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"sandbox not ready in {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def restart(self, *extra: str) -> "SandboxProcess":
+        self.stop()
+        self.client.close()
+        self.client = httpx.Client(base_url=self.base_url, timeout=30)
+        return self.start(*extra)
+
+    def issue(self, workspace: str, user, *, partner: str = "sandbox-partner", json=None, headers=None,
+              **kwargs) -> httpx.Response:
+        all_headers = auth_headers(partner)
+        all_headers.update(headers or {})
+        return self.client.post(QR_PATH.format(workspace=workspace, user=user), json=json, headers=all_headers,
+                                **kwargs)
