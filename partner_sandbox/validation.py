@@ -122,7 +122,7 @@ def validator_map(schemas: CompiledSchemas) -> dict:
 
         async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope) -> t.Any:
             raw = b"".join([chunk async for chunk in stream])
-            if not raw.strip():
+            if not raw:
                 # No body, or `Content-Type: application/json` with zero bytes: the schema's defaults.
                 return {}
             try:

@@ -1,0 +1,79 @@
+"""The JWT check, called directly: each failure has its code; the guide's shape passes."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from partner_sandbox.auth import LEEWAY_SECONDS, Authenticator, Partner, mint_token
+from partner_sandbox.errors import AuthProblem
+
+P = Partner("p1", "p1-secret-that-is-long-enough-000000")
+Q = Partner("p2", "p2-secret-that-is-long-enough-000000")
+AUTH = Authenticator({P.id: P, Q.id: Q})
+
+
+def token(secret=P.secret, alg="HS256", **claims):
+    now = int(time.time())
+    payload = {"partner_id": "p1", "nbf": now - 180, "exp": now + 180, **claims}
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm=alg)
+
+
+def code_of(authorization, partner="p1") -> str:
+    with pytest.raises(AuthProblem) as exc:
+        AUTH.authenticate(authorization, partner)
+    assert exc.value.status == 401 and exc.value.headers["WWW-Authenticate"].startswith("Bearer ")
+    return exc.value.code
+
+
+def test_the_guide_shape_authenticates():
+    assert AUTH.authenticate(f"Bearer {token()}", "p1") == "p1"
+
+
+def test_minted_tokens_authenticate():
+    assert AUTH.authenticate(f"Bearer {mint_token(Q)}", "p2") == "p2"
+
+
+def test_leeway_is_at_most_a_minute():
+    assert 0 < LEEWAY_SECONDS <= 60
+    now = int(time.time())
+    assert AUTH.authenticate(f"Bearer {token(exp=now - LEEWAY_SECONDS + 5)}", "p1") == "p1"
+    assert code_of(f"Bearer {token(exp=now - LEEWAY_SECONDS - 5)}") == "token_expired"
+    assert AUTH.authenticate(f"Bearer {token(nbf=now + LEEWAY_SECONDS - 5)}", "p1") == "p1"
+    assert code_of(f"Bearer {token(nbf=now + LEEWAY_SECONDS + 5)}") == "token_not_yet_valid"
+
+
+@pytest.mark.parametrize(
+    "authorization, partner, code",
+    [
+        (None, "p1", "missing_credentials"),
+        ("   ", "p1", "missing_credentials"),
+        ("Token abc", "p1", "invalid_authorization_header"),
+        ("Bearer ", "p1", "invalid_authorization_header"),
+        (f"Bearer {token()}", None, "missing_partner_id"),
+        (f"Bearer {token()}", "", "missing_partner_id"),
+        (f"Bearer {token()}", "p3", "unknown_partner"),
+        (f"Bearer {token(secret=Q.secret)}", "p1", "invalid_signature"),
+        (f"Bearer {token(alg='HS512')}", "p1", "unsupported_algorithm"),
+        (f"Bearer {token(partner_id='p2')}", "p1", "partner_mismatch"),
+        (f"Bearer {token(partner_id=12)}", "p1", "malformed_token"),
+        (f"Bearer {token(nbf=None)}", "p1", "missing_claim"),
+        ("Bearer a.b.c", "p1", "malformed_token"),
+    ],
+)
+def test_failures(authorization, partner, code):
+    assert code_of(authorization, partner) == code
+
+
+def test_a_token_for_one_partner_never_authenticates_another():
+    assert code_of(f"Bearer {mint_token(Q)}", "p1") == "invalid_signature"
+
+
+def test_the_challenge_quotes_the_description():
+    with pytest.raises(AuthProblem) as exc:
+        AUTH.authenticate("Bearer x", "p1")
+    assert exc.value.headers["WWW-Authenticate"] == (
+        'Bearer realm="partner-api", error="invalid_token", error_description="The bearer token is not a well-formed JWT"'
+    )

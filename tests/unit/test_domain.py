@@ -1,0 +1,176 @@
+"""The issuance rules, run on a real in-memory SQLite store with an injected clock and token source."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from partner_sandbox import domain
+from partner_sandbox.errors import Problem
+from partner_sandbox.fixtures import parse_world
+from partner_sandbox.store import SqliteStore
+
+WORLD = parse_world(
+    """
+partners:
+  - id: p1
+    secret: p1-secret-that-is-long-enough-000000
+    workspaces:
+      - id: w1
+        users:
+          - id: 1
+          - id: 2
+            whatsapp: {account_id: 20, phone_number_e164: "+15550000002"}
+          - id: 3
+            active_link: {expires_in_hours: 1}
+  - id: p2
+    secret: p2-secret-that-is-long-enough-000000
+    workspaces:
+      - id: w2
+        users: [{id: 1}]
+""",
+    "test",
+)
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def store():
+    s = SqliteStore(":memory:")
+    s.seed_if_empty(WORLD, T0)
+    yield s
+    s.close()
+
+
+def issue(store, clock, user=1, hours=24, partner="p1", workspace="w1", tokens=None):
+    new_token = (lambda: next(tokens)) if tokens else domain.new_link_token
+    with store.transaction() as tx:
+        return domain.issue_qr_link(tx, partner_id=partner, workspace_id=workspace, user_id=user,
+                                    expires_in_hours=hours, clock=clock, new_token=new_token)
+
+
+def active_links(store, workspace="w1", user=1) -> int:
+    conn = store._connection()
+    return conn.execute("SELECT COUNT(*) FROM links WHERE workspace_id=? AND user_id=? AND status='active'",
+                        (workspace, user)).fetchone()[0]
+
+
+def test_fresh_user_gets_a_link_expiring_after_the_hours(store):
+    clock = FakeClock(T0 + timedelta(microseconds=123456))
+    issued = issue(store, clock, hours=5, tokens=iter(["the-token-value-000000000"]))
+    assert issued.token == "the-token-value-000000000"
+    assert issued.expires_at == T0 + timedelta(hours=5)  # whole seconds of the server clock
+    assert (issued.previous_qr_revoked, issued.whatsapp_disconnected) == (False, False)
+    assert domain.rfc3339(issued.expires_at) == "2026-01-01T17:00:00Z"
+
+
+def test_active_link_is_revoked(store):
+    clock = FakeClock(T0)
+    issue(store, clock)
+    clock.now = T0 + timedelta(hours=23, minutes=59, seconds=59)
+    assert issue(store, clock).previous_qr_revoked is True
+    assert active_links(store) == 1
+
+
+def test_expired_link_is_not_revoked_and_the_boundary_counts_as_expired(store):
+    clock = FakeClock(T0)
+    issue(store, clock, hours=1)
+    clock.now = T0 + timedelta(hours=1)  # exactly at expires_at: no longer active
+    assert issue(store, clock).previous_qr_revoked is False
+    assert active_links(store) == 1
+    statuses = [r[0] for r in store._connection().execute(
+        "SELECT status FROM links WHERE workspace_id='w1' AND user_id=1 ORDER BY id")]
+    assert statuses == ["expired", "active"]
+
+
+def test_fixture_link_is_active_until_its_expiry(store):
+    assert issue(store, FakeClock(T0 + timedelta(minutes=59)), user=3).previous_qr_revoked is True
+
+
+def test_fixture_link_past_its_expiry_is_not_revoked(store):
+    assert issue(store, FakeClock(T0 + timedelta(hours=2)), user=3).previous_qr_revoked is False
+
+
+def test_connected_account_is_disconnected_exactly_once(store):
+    clock = FakeClock(T0)
+    assert issue(store, clock, user=2).whatsapp_disconnected is True
+    assert issue(store, clock, user=2).whatsapp_disconnected is False
+
+
+def test_workspace_of_another_partner_and_unknown_workspace_are_the_same_problem(store):
+    with pytest.raises(Problem) as theirs:
+        issue(store, FakeClock(T0), partner="p1", workspace="w2")
+    with pytest.raises(Problem) as missing:
+        issue(store, FakeClock(T0), partner="p1", workspace="nope")
+    assert theirs.value.code == missing.value.code == "workspace_not_found"
+    assert theirs.value.status == 404
+
+
+def test_unknown_user_is_user_not_found(store):
+    with pytest.raises(Problem) as exc:
+        issue(store, FakeClock(T0), user=99)
+    assert exc.value.code == "user_not_found"
+
+
+def test_a_failed_issuance_changes_nothing(store):
+    clock = FakeClock(T0)
+    issue(store, clock, user=2)
+
+    def broken_token():
+        raise RuntimeError("token source failed")
+
+    with pytest.raises(RuntimeError):
+        with store.transaction() as tx:
+            domain.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
+                                 clock=clock, new_token=broken_token)
+    assert issue(store, clock, user=2).previous_qr_revoked is True  # the earlier link survived the rollback
+
+
+def test_the_store_refuses_a_second_active_link():
+    import sqlite3
+
+    s = SqliteStore(":memory:")
+    s.seed_if_empty(WORLD, T0)
+    with pytest.raises(sqlite3.IntegrityError):
+        with s.transaction() as tx:
+            tx.add_link("w1", 1, "digest-a", T0, T0 + timedelta(hours=1))
+            tx.add_link("w1", 1, "digest-b", T0, T0 + timedelta(hours=1))
+
+
+def test_link_tokens_are_unguessable():
+    tokens = {domain.new_link_token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    for token in tokens:
+        assert len(token) >= 22 and set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    import base64
+    assert all(len(base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))) * 8 >= 128 for t in tokens)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200 * 3600), st.integers(1, 168)), min_size=1, max_size=12))
+def test_previous_qr_revoked_is_true_exactly_when_the_last_link_is_still_active(steps):
+    """Any sequence of issuances: the flag follows the model, and one link stays active."""
+    s = SqliteStore(":memory:")
+    s.seed_if_empty(WORLD, T0)
+    clock = FakeClock(T0)
+    model_expiry = None
+    try:
+        for gap, hours in steps:
+            clock.now += timedelta(seconds=gap)
+            issued = issue(s, clock, hours=hours)
+            assert issued.previous_qr_revoked == (model_expiry is not None and clock.now < model_expiry)
+            model_expiry = clock.now + timedelta(hours=hours)
+            assert active_links(s) == 1
+    finally:
+        s.close()

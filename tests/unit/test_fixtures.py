@@ -1,0 +1,81 @@
+"""Fixture validation: every broken world is refused with file, line, path in the document and reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from partner_sandbox.fixtures import FixtureError, load_world, parse_world
+from partner_sandbox.resources import default_fixtures_path
+
+GOOD = """\
+partners:
+  - id: p1
+    secret: p1-secret-that-is-long-enough-000000
+    workspaces:
+      - id: w1
+        users:
+          - id: 1
+          - id: 2
+            whatsapp: {account_id: 5, phone_number_e164: "+15550000002"}
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(FixtureError) as exc:
+        parse_world(text, "world.yaml")
+    return str(exc.value)
+
+
+def test_the_shipped_default_world_is_valid_and_has_what_the_docs_promise():
+    world = load_world(default_fixtures_path())
+    sandbox = world.partner("sandbox-partner")
+    assert sandbox.secret == "sandbox-partner-secret-for-local-testing"
+    users = {u.id: u for u in sandbox.workspaces[0].users}
+    assert sandbox.workspaces[0].id == "my-first-workspace"
+    assert set(users) == {42, 43, 44, *range(45, 61)}
+    assert users[43].whatsapp is not None and users[44].active_link.expires_in_hours == 24
+    assert all(users[u].whatsapp is None and users[u].active_link is None for u in [42, *range(45, 61)])
+    other = world.partner("other-partner")
+    assert other.secret == "other-partner-secret-for-local-testing"
+    assert [(w.id, [u.id for u in w.users]) for w in other.workspaces] == [("other-workspace", [7])]
+
+
+def test_a_good_world_parses():
+    world = parse_world(GOOD, "world.yaml")
+    assert world.partners[0].workspaces[0].users[1].whatsapp.account_id == 5
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (("id: 1", "id: one"), "world.yaml:7: partners[0].workspaces[0].users[0].id: 'one' is not of type 'integer'"),
+        (("+15550000002", "555"), "world.yaml:9: partners[0].workspaces[0].users[1].whatsapp.phone_number_e164: '555' does not match"),
+        (("secret: p1-secret-that-is-long-enough-000000", "secret: short"), "world.yaml:3: partners[0].secret: 'short' is too short"),
+        (("id: 2", "id: 1"), "world.yaml:8: partners[0].workspaces[0].users[1].id: user id 1 is used twice in 'w1'"),
+        (("          - id: 1\n", "          - id: 1\n            colour: red\n"), "partners[0].workspaces[0].users[0]: Additional properties are not allowed ('colour' was unexpected)"),
+        (("partners:", "partner:"), "world.yaml:1: (document root): 'partners' is a required property"),
+    ],
+)
+def test_broken_worlds_name_file_line_path_and_reason(change, expected):
+    old, new = change
+    assert old in GOOD
+    assert expected in error_of(GOOD.replace(old, new, 1))
+
+
+def test_yaml_syntax_errors_name_the_line():
+    assert error_of(GOOD + "  - [unclosed\n").startswith("world.yaml:11: ")
+
+
+def test_duplicate_workspace_across_partners_is_refused():
+    text = GOOD + """\
+  - id: p2
+    secret: p2-secret-that-is-long-enough-000000
+    workspaces:
+      - {id: w1, users: []}
+"""
+    assert "partners[1].workspaces[0].id: workspace id 'w1' is used twice" in error_of(text)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FixtureError, match="nope.yaml: .*cannot be read"):
+        load_world(tmp_path / "nope.yaml")
