@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 from .fixtures import FixtureError, load_world
@@ -13,6 +14,8 @@ from .settings import add_serve_arguments, settings_from_args
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # connexion imports starlette's test client, which warns about httpx; nothing to do with serving.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
     from .app import build_sandbox, create_app
