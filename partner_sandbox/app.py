@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import time
 
 from connexion import AsyncApp
@@ -18,10 +17,13 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Authenticator
-from .domain import system_clock
+from . import pages
+from .domain import redact_link_tokens, system_clock
 from .errors import PROBLEM_MEDIA_TYPE, AuthProblem, Problem
 from .fixtures import load_world
-from .resources import spec_path
+from .journal import RequestJournal
+from .resources import control_spec_path, spec_path
+from .scenarios import ForcedResponses, SpecDocument
 from .service import Sandbox
 from .settings import Settings
 from .store import SqliteStore
@@ -30,12 +32,7 @@ from .validation import CompiledSchemas, validator_map
 log = logging.getLogger("partner_sandbox")
 access_log = logging.getLogger("partner_sandbox.access")
 
-# Link tokens travel in paths (/qr/<token>); they never reach a log.
-_SECRET_PATH = re.compile(r"(/qr/)[^/?#]+")
-
-
-def redact_path(path: str) -> str:
-    return _SECRET_PATH.sub(r"\1<redacted>", path)
+redact_path = redact_link_tokens  # link tokens travel in paths (/qr/<token>); they never reach a log
 
 
 def security_map(authenticator: Authenticator) -> dict:
@@ -138,7 +135,7 @@ def build_sandbox(settings: Settings) -> Sandbox:
     store = SqliteStore(settings.db)
     store.seed_if_empty(world, system_clock(), reset=settings.reset)
     authenticator = Authenticator({p.id: p for p in store.partners()})
-    return Sandbox(settings=settings, store=store, authenticator=authenticator)
+    return Sandbox(settings=settings, store=store, authenticator=authenticator, world=world)
 
 
 def create_app(settings: Settings, sandbox: Sandbox | None = None) -> AsyncApp:
@@ -151,20 +148,31 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> AsyncApp:
         finally:
             sandbox.store.close()
 
-    spec = spec_path()
+    partner_api, controls = spec_path(), control_spec_path()
     app = AsyncApp(
         __name__,
-        specification_dir=spec.parent,
+        specification_dir=partner_api.parent,
         lifespan=lifespan,
         security_map=security_map(sandbox.authenticator),
         validator_map=validator_map(CompiledSchemas()),
     )
-    app.add_api(spec.name, validate_responses=settings.validate_responses)
+    for spec in (partner_api, controls):
+        app.add_api(spec.name, validate_responses=settings.validate_responses)
     app.add_error_handler(Problem, _problem_handler)
     app.add_error_handler(ProblemException, _connexion_problem_handler)
     app.add_error_handler(HTTPException, _http_exception_handler)
     app.add_error_handler(Exception, _unexpected_handler)
     app.add_middleware(AccessLog, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    partner_doc = SpecDocument(partner_api)
+    app.add_middleware(
+        RequestJournal,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        prefix=partner_doc.base_path,
+        record=sandbox.record_request,
+        redact=redact_link_tokens,
+    )
+    app.add_middleware(ForcedResponses, position=MiddlewarePosition.BEFORE_VALIDATION, specs=[partner_doc])
+    pages.register(app, lambda request: request.state.sandbox)
 
     async def healthz(request):
         request.state.sandbox.store.ping()

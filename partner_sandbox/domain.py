@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from .errors import Problem
+
+if TYPE_CHECKING:
+    from .fixtures import PartnerFixture
 
 TOKEN_BYTES = 32  # 256 random bits per link token
 DEFAULT_EXPIRES_IN_HOURS = 24
@@ -29,6 +33,14 @@ def new_link_token() -> str:
 def token_digest(token: str) -> str:
     """Links are stored by digest: the store never holds a usable link token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_LINK_IN_TEXT = re.compile(r"/qr/[^/?#\s\"'<>]+")
+
+
+def redact_link_tokens(text: str) -> str:
+    """Link tokens travel in URLs (/qr/<token>); wherever they are logged or kept, they are redacted."""
+    return _LINK_IN_TEXT.sub("/qr/<redacted>", text)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -66,6 +78,24 @@ class Transaction(Protocol):
     def add_link(
         self, workspace_id: str, user_id: int, digest: str, issued_at: datetime, expires_at: datetime
     ) -> None: ...
+
+    def connect_whatsapp(self, workspace_id: str, user_id: int, account: "WhatsAppAccount", at: datetime) -> None: ...
+
+    def account(self, workspace_id: str, user_id: int) -> "WhatsAppAccount | None": ...
+
+    def links(self, workspace_id: str, user_id: int, limit: int) -> list["LinkRecord"]: ...
+
+    def link_by_digest(self, digest: str) -> "LinkRecord | None": ...
+
+    def clock_state(self, partner_id: str) -> "ClockState": ...
+
+    def set_clock_state(self, partner_id: str, state: "ClockState") -> None: ...
+
+    def reset_partner(self, partner: "PartnerFixture", now: datetime) -> None: ...
+
+    def add_journal_entry(self, partner_id: str, entry: dict) -> None: ...
+
+    def journal(self, partner_id: str, limit: int) -> list[dict]: ...
 
 
 @dataclass(frozen=True)
@@ -122,3 +152,159 @@ def issue_qr_link(
         whatsapp_disconnected=user.whatsapp_connected,
         previous_qr_revoked=previous_revoked,
     )
+
+
+# --- the link's life after issuance: states, the simulated scan, the user's view -------------------
+
+LINK_HISTORY_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """A link as stored: `status` is what the store recorded; `state(now)` is what it is."""
+
+    id: int
+    workspace_id: str
+    user_id: int
+    partner_id: str
+    status: str
+    issued_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.status == "active" and now >= self.expires_at:
+            return "expired"
+        return self.status
+
+
+@dataclass(frozen=True)
+class WhatsAppAccount:
+    account_id: int
+    phone_number_e164: str
+    connected_at: datetime | None = None
+    disconnected_at: datetime | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.connected_at is not None
+
+
+def fake_account(workspace_id: str, user_id: int) -> WhatsAppAccount:
+    """The same fake WhatsApp account for a user every time: derived from workspace and user."""
+    seed = int.from_bytes(hashlib.sha256(f"{workspace_id}/{user_id}".encode()).digest()[:8], "big")
+    return WhatsAppAccount(account_id=100_000_000 + seed % 900_000_000, phone_number_e164=f"+1555{seed % 10**7:07d}")
+
+
+def _connect(tx: Transaction, link: LinkRecord, now: datetime) -> WhatsAppAccount:
+    account = tx.account(link.workspace_id, link.user_id) or fake_account(link.workspace_id, link.user_id)
+    tx.close_link(link.id, "used", now)
+    tx.connect_whatsapp(link.workspace_id, link.user_id, account, now)
+    return WhatsAppAccount(account.account_id, account.phone_number_e164, now, None)
+
+
+def scan_active_link(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> WhatsAppAccount:
+    """Simulate scanning the user's active link: the link is used, a fake account connected."""
+    owned_user(tx, partner_id, workspace_id, user_id)
+    active = next((l for l in tx.links(workspace_id, user_id, 1) if l.state(now) == "active"), None)
+    if active is None:
+        raise Problem("no_active_link", f"User {user_id} has no active QR link to scan")
+    return _connect(tx, active, now)
+
+
+class LinkGone(Exception):
+    """A link that exists but can no longer be scanned; `state` says why."""
+
+    def __init__(self, link: LinkRecord, state: str):
+        super().__init__(state)
+        self.link = link
+        self.state = state
+
+
+def link_for_token(tx: Transaction, token: str) -> LinkRecord | None:
+    return tx.link_by_digest(token_digest(token))
+
+
+def scan_link_token(tx: Transaction, token: str, real_now: datetime) -> tuple[LinkRecord, WhatsAppAccount] | None:
+    """The page's "Simulate scan": None for an unknown token, LinkGone for a dead link."""
+    link = link_for_token(tx, token)
+    if link is None:
+        return None
+    now = partner_now(tx, link.partner_id, real_now)
+    state = link.state(now)
+    if state != "active":
+        raise LinkGone(link, state)
+    return link, _connect(tx, link, now)
+
+
+@dataclass(frozen=True)
+class UserView:
+    workspace_id: str
+    user_id: int
+    now: datetime
+    account: WhatsAppAccount | None
+    links: list[LinkRecord]
+
+    @property
+    def active_link(self) -> LinkRecord | None:
+        return next((l for l in self.links if l.state(self.now) == "active"), None)
+
+
+def user_view(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> UserView:
+    owned_user(tx, partner_id, workspace_id, user_id)
+    return UserView(workspace_id, user_id, now, tx.account(workspace_id, user_id),
+                    tx.links(workspace_id, user_id, LINK_HISTORY_LIMIT))
+
+
+# --- the per-partner test clock -----------------------------------------------------------------
+
+CLOCK_MIN = datetime(1970, 1, 1, tzinfo=timezone.utc)
+CLOCK_MAX = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """A partner's clock: real time shifted by `offset`, or stopped at `frozen_at`."""
+
+    offset: timedelta = timedelta(0)
+    frozen_at: datetime | None = None
+
+    def now(self, real_now: datetime) -> datetime:
+        return self.frozen_at if self.frozen_at is not None else real_now + self.offset
+
+
+REAL_CLOCK = ClockState()
+
+
+def partner_now(tx: Transaction, partner_id: str, real_now: datetime) -> datetime:
+    return tx.clock_state(partner_id).now(real_now)
+
+
+def _checked(state: ClockState, real_now: datetime) -> ClockState:
+    now = state.now(real_now)
+    if not CLOCK_MIN <= now < CLOCK_MAX:
+        raise Problem("clock_out_of_range", f"The clock would read {now.isoformat()}; it must stay in 1970..8999")
+    return state
+
+
+def change_clock(state: ClockState, command: dict, real_now: datetime) -> ClockState:
+    """Apply one clock command: advance_seconds, set, freeze or real (the spec allows exactly one)."""
+    current = state.now(real_now)
+    if "advance_seconds" in command:
+        step = timedelta(seconds=command["advance_seconds"])
+        if state.frozen_at is not None:
+            return _checked(ClockState(state.offset, state.frozen_at + step), real_now)
+        return _checked(ClockState(state.offset + step, None), real_now)
+    if "set" in command:
+        try:
+            target = datetime.fromisoformat(command["set"]).astimezone(timezone.utc)
+        except ValueError:
+            raise Problem("invalid_body", f"set: {command['set']!r} is not an RFC 3339 instant") from None
+        if state.frozen_at is not None:
+            return _checked(ClockState(state.offset, target), real_now)
+        return _checked(ClockState(target - real_now, None), real_now)
+    if "freeze" in command:
+        if command["freeze"]:
+            return ClockState(state.offset, current)
+        return ClockState(current - real_now, None)
+    return REAL_CLOCK

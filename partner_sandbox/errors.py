@@ -13,6 +13,8 @@ CODES: dict[str, tuple[int, str]] = {
     "invalid_parameter": (400, "Invalid parameter"),
     "malformed_json": (400, "Malformed JSON body"),
     "invalid_body": (400, "Invalid request body"),
+    "invalid_prefer": (400, "Invalid Prefer header"),
+    "clock_out_of_range": (400, "Clock out of range"),
     "missing_credentials": (401, "Authentication failed"),
     "invalid_authorization_header": (401, "Authentication failed"),
     "missing_partner_id": (401, "Authentication failed"),
@@ -28,8 +30,11 @@ CODES: dict[str, tuple[int, str]] = {
     "workspace_not_found": (404, "Not found"),
     "user_not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
+    "no_active_link": (409, "Conflict"),
     "unsupported_media_type": (415, "Unsupported media type"),
+    "rate_limited": (429, "Too many requests"),
     "internal_error": (500, "Internal server error"),
+    "service_unavailable": (503, "Service unavailable"),
 }
 
 AUTH_REALM = "partner-api"

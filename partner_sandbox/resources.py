@@ -18,5 +18,9 @@ def spec_path() -> Path:
     return resource("openapi.yaml")
 
 
+def control_spec_path() -> Path:
+    return resource("sandbox.yaml")
+
+
 def default_fixtures_path() -> Path:
     return resource("fixtures/default.yaml")

@@ -1,11 +1,13 @@
-"""The sandbox's services for one app: the store, the authenticator, the clock and the token source."""
+"""The sandbox's services for one app: each call is one store transaction around one domain function."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from . import domain
 from .auth import Authenticator
+from .fixtures import PartnerFixture, World
 from .settings import Settings
 from .store import Store
 
@@ -15,23 +17,83 @@ class Sandbox:
     settings: Settings
     store: Store
     authenticator: Authenticator
-    clock: domain.Clock = domain.system_clock
+    world: World
+    clock: domain.Clock = domain.system_clock  # real time; each partner's test clock is relative to it
     new_token: domain.TokenSource = domain.new_link_token
+
+    # --- the Partner API ------------------------------------------------------------------------
 
     def issue_qr_link(
         self, partner_id: str, workspace_id: str, user_id: int, expires_in_hours: int
     ) -> domain.IssuedLink:
         with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
             return domain.issue_qr_link(
                 tx,
                 partner_id=partner_id,
                 workspace_id=workspace_id,
                 user_id=user_id,
                 expires_in_hours=expires_in_hours,
-                clock=self.clock,
+                clock=lambda: now,
                 new_token=self.new_token,
             )
 
     def link_url(self, token: str) -> str:
         """The absolute URL of a link's page on the sandbox's public base URL."""
         return f"{self.settings.base_url}/qr/{token}"
+
+    def scan_url(self, token: str) -> str:
+        """What the QR code encodes: the scan confirmation page, so a real phone can scan it."""
+        return f"{self.link_url(token)}/scan"
+
+    # --- the QR page ----------------------------------------------------------------------------
+
+    def link_page(self, token: str) -> tuple[domain.LinkRecord, datetime, domain.WhatsAppAccount | None] | None:
+        with self.store.transaction() as tx:
+            link = domain.link_for_token(tx, token)
+            if link is None:
+                return None
+            now = domain.partner_now(tx, link.partner_id, self.clock())
+            return link, now, tx.account(link.workspace_id, link.user_id)
+
+    def scan_token(self, token: str):
+        with self.store.transaction() as tx:
+            return domain.scan_link_token(tx, token, self.clock())
+
+    # --- the control API ------------------------------------------------------------------------
+
+    def user_view(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return domain.user_view(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
+
+    def scan_user(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            domain.scan_active_link(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
+            return domain.user_view(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
+
+    def clock_view(self, partner_id: str) -> tuple[domain.ClockState, datetime]:
+        with self.store.transaction() as tx:
+            return tx.clock_state(partner_id), self.clock()
+
+    def change_clock(self, partner_id: str, command: dict) -> tuple[domain.ClockState, datetime]:
+        with self.store.transaction() as tx:
+            real_now = self.clock()
+            state = domain.change_clock(tx.clock_state(partner_id), command, real_now)
+            tx.set_clock_state(partner_id, state)
+            return state, real_now
+
+    def reset(self, partner_id: str) -> None:
+        # A partner the fixtures no longer hold is restored to what they say of it: no workspaces.
+        partner = self.world.partner(partner_id) or PartnerFixture(partner_id, "", ())
+        with self.store.transaction() as tx:
+            tx.reset_partner(partner, self.clock())
+
+    def record_request(self, partner_id: str, entry: dict) -> None:
+        with self.store.transaction() as tx:
+            tx.add_journal_entry(partner_id, entry)
+
+    def journal(self, partner_id: str, limit: int) -> list[dict]:
+        with self.store.transaction() as tx:
+            return tx.journal(partner_id, limit)

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import ContextManager, Iterator, Protocol
 
 from .auth import Partner
-from .domain import OpenLink, Transaction, UserState, new_link_token, rfc3339, token_digest
-from .fixtures import World
+from .domain import (
+    REAL_CLOCK,
+    ClockState,
+    LinkRecord,
+    OpenLink,
+    Transaction,
+    UserState,
+    WhatsAppAccount,
+    new_link_token,
+    rfc3339,
+    token_digest,
+)
+from .fixtures import PartnerFixture, World
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +53,17 @@ CREATE TABLE IF NOT EXISTS links (
     closed_at TEXT,
     FOREIGN KEY (workspace_id, user_id) REFERENCES users (workspace_id, user_id)
 );
+CREATE TABLE IF NOT EXISTS clocks (
+    partner_id TEXT PRIMARY KEY REFERENCES partners(id),
+    offset_us INTEGER NOT NULL,
+    frozen_at TEXT
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY,
+    partner_id TEXT NOT NULL,
+    entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_by_partner ON journal (partner_id, id);
 -- The rule "one active link per user", backed by the database itself.
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
     ON links (workspace_id, user_id) WHERE status = 'active';
@@ -61,8 +84,25 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+JOURNAL_LIMIT = 200  # entries kept per partner
+
+_LINK_COLUMNS = (
+    "l.id, l.workspace_id, l.user_id, w.partner_id, l.status, l.issued_at, l.expires_at, l.closed_at"
+    " FROM links l JOIN workspaces w ON w.id = l.workspace_id"
+)
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    """Stored times keep microseconds (a test clock may be set to any instant)."""
+    return moment.astimezone(timezone.utc).isoformat() if moment is not None else None
+
+
+def _link(row) -> LinkRecord:
+    return LinkRecord(row[0], row[1], row[2], row[3], row[4], _time(row[5]), _time(row[6]), _time(row[7]))
 
 
 class SqliteTransaction(Transaction):
@@ -109,37 +149,100 @@ class SqliteTransaction(Transaction):
             (workspace_id, user_id, digest, rfc3339(issued_at), rfc3339(expires_at)),
         )
 
+    def connect_whatsapp(self, workspace_id: str, user_id: int, account: WhatsAppAccount, at: datetime) -> None:
+        self._conn.execute(
+            "UPDATE users SET wa_account_id = ?, wa_phone = ?, wa_connected_at = ?, wa_disconnected_at = NULL"
+            " WHERE workspace_id = ? AND user_id = ?",
+            (account.account_id, account.phone_number_e164, rfc3339(at), workspace_id, user_id),
+        )
+
+    def account(self, workspace_id: str, user_id: int) -> WhatsAppAccount | None:
+        row = self._conn.execute(
+            "SELECT wa_account_id, wa_phone, wa_connected_at, wa_disconnected_at FROM users"
+            " WHERE workspace_id = ? AND user_id = ? AND wa_account_id IS NOT NULL",
+            (workspace_id, user_id),
+        ).fetchone()
+        return WhatsAppAccount(row[0], row[1], _time(row[2]), _time(row[3])) if row else None
+
+    def links(self, workspace_id: str, user_id: int, limit: int) -> list[LinkRecord]:
+        rows = self._conn.execute(
+            f"SELECT {_LINK_COLUMNS} WHERE l.workspace_id = ? AND l.user_id = ? ORDER BY l.id DESC LIMIT ?",
+            (workspace_id, user_id, limit),
+        ).fetchall()
+        return [_link(row) for row in rows]
+
+    def link_by_digest(self, digest: str) -> LinkRecord | None:
+        row = self._conn.execute(f"SELECT {_LINK_COLUMNS} WHERE l.token_sha256 = ?", (digest,)).fetchone()
+        return _link(row) if row else None
+
+    def clock_state(self, partner_id: str) -> ClockState:
+        row = self._conn.execute("SELECT offset_us, frozen_at FROM clocks WHERE partner_id = ?", (partner_id,)).fetchone()
+        if row is None:
+            return REAL_CLOCK
+        return ClockState(timedelta(microseconds=row[0]), _time(row[1]))
+
+    def set_clock_state(self, partner_id: str, state: ClockState) -> None:
+        if state == REAL_CLOCK:
+            self._conn.execute("DELETE FROM clocks WHERE partner_id = ?", (partner_id,))
+            return
+        self._conn.execute(
+            "INSERT OR REPLACE INTO clocks (partner_id, offset_us, frozen_at) VALUES (?, ?, ?)",
+            (partner_id, state.offset // timedelta(microseconds=1), _stamp(state.frozen_at)),
+        )
+
+    def reset_partner(self, partner: PartnerFixture, now: datetime) -> None:
+        """The partner's workspaces back to the fixtures, its clock back to real time."""
+        owned = "SELECT id FROM workspaces WHERE partner_id = ?"
+        self._conn.execute(f"DELETE FROM links WHERE workspace_id IN ({owned})", (partner.id,))
+        self._conn.execute(f"DELETE FROM users WHERE workspace_id IN ({owned})", (partner.id,))
+        self._conn.execute("DELETE FROM workspaces WHERE partner_id = ?", (partner.id,))
+        self._conn.execute("DELETE FROM clocks WHERE partner_id = ?", (partner.id,))
+        _seed_workspaces(self._conn, partner, now)
+
+    def add_journal_entry(self, partner_id: str, entry: dict) -> None:
+        self._conn.execute("INSERT INTO journal (partner_id, entry) VALUES (?, ?)", (partner_id, json.dumps(entry)))
+        self._conn.execute(
+            "DELETE FROM journal WHERE partner_id = ? AND id <= "
+            "(SELECT id FROM journal WHERE partner_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (partner_id, partner_id, JOURNAL_LIMIT),
+        )
+
+    def journal(self, partner_id: str, limit: int) -> list[dict]:
+        rows = self._conn.execute(
+            "SELECT entry FROM journal WHERE partner_id = ? ORDER BY id DESC LIMIT ?", (partner_id, limit)
+        ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+
+def _seed_workspaces(conn: sqlite3.Connection, partner: PartnerFixture, now: datetime) -> None:
+    stamp = rfc3339(now)
+    for ws in partner.workspaces:
+        conn.execute("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", (ws.id, partner.id))
+        for user in ws.users:
+            wa = user.whatsapp
+            conn.execute(
+                "INSERT INTO users (workspace_id, user_id, wa_account_id, wa_phone, wa_connected_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (ws.id, user.id, wa.account_id if wa else None, wa.phone_number_e164 if wa else None,
+                 stamp if wa else None),
+            )
+            if user.active_link:
+                link = user.active_link
+                SqliteTransaction(conn).add_link(
+                    ws.id,
+                    user.id,
+                    token_digest(link.token or new_link_token()),
+                    now,
+                    now + timedelta(hours=link.expires_in_hours),
+                )
+
 
 def seed(conn: sqlite3.Connection, world: World, now: datetime) -> None:
     """Write the fixture world into an empty store (inside the caller's transaction)."""
-    stamp = rfc3339(now)
     for partner in world.partners:
         conn.execute("INSERT INTO partners (id, secret) VALUES (?, ?)", (partner.id, partner.secret))
-        for ws in partner.workspaces:
-            conn.execute("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", (ws.id, partner.id))
-            for user in ws.users:
-                wa = user.whatsapp
-                conn.execute(
-                    "INSERT INTO users (workspace_id, user_id, wa_account_id, wa_phone, wa_connected_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        ws.id,
-                        user.id,
-                        wa.account_id if wa else None,
-                        wa.phone_number_e164 if wa else None,
-                        stamp if wa else None,
-                    ),
-                )
-                if user.active_link:
-                    link = user.active_link
-                    SqliteTransaction(conn).add_link(
-                        ws.id,
-                        user.id,
-                        token_digest(link.token or new_link_token()),
-                        now,
-                        now + timedelta(hours=link.expires_in_hours),
-                    )
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded_at', ?)", (stamp,))
+        _seed_workspaces(conn, partner, now)
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded_at', ?)", (rfc3339(now),))
 
 
 class SqliteStore:
@@ -202,7 +305,7 @@ class SqliteStore:
             seeded = conn.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone()
             if seeded and not reset:
                 return False
-            for table in ("links", "users", "workspaces", "partners", "meta"):
+            for table in ("links", "users", "workspaces", "clocks", "journal", "partners", "meta"):
                 conn.execute(f"DELETE FROM {table}")
             seed(conn, world, now)
             return True

@@ -68,10 +68,25 @@ def _first_error(validator: jsonschema.protocols.Validator, value: object) -> js
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "type" and error.instance is None:
+        return f"null is not of type '{error.validator_value}'"
     if error.validator == "format" and error.validator_value in INT_RANGES:
         low, high = INT_RANGES[error.validator_value]
         return f"{error.instance} is outside the {error.validator_value} range {low}..{high}"
     return error.message
+
+
+def _one_of(error: jsonschema.ValidationError) -> tuple[jsonschema.ValidationError, str]:
+    """A oneOf of single-key commands: the error of the branch the body chose, or the list of choices."""
+    keys = set(error.instance) if isinstance(error.instance, dict) else set()
+    chosen = [i for i, branch in enumerate(error.validator_value) if keys and keys == set(branch.get("required", []))]
+    if chosen:
+        inner = [e for e in error.context if e.relative_schema_path[0] == chosen[0]]
+        if inner:
+            first = sorted(inner, key=lambda e: len(e.absolute_path))[-1]
+            return first, _describe(first)
+    choices = [", ".join(branch.get("required", [])) for branch in error.validator_value]
+    return error, "send exactly one of: " + "; ".join(choices)
 
 
 def _json_type(value: object) -> str:
@@ -144,13 +159,14 @@ def validator_map(schemas: CompiledSchemas) -> dict:
 
         def _validate(self, body: t.Any) -> None:
             error = _first_error(schemas.get(self._schema), body)
-            if error is not None:
-                field = ".".join(str(p) for p in error.absolute_path) or "(body)"
-                if error.validator == "type" and error.instance is None:
-                    message = f"null is not of type '{error.validator_value}'"
-                else:
-                    message = _describe(error)
-                raise Problem("invalid_body", f"{field}: {message}")
+            if error is None:
+                return
+            if error.validator == "oneOf":
+                error, message = _one_of(error)
+            else:
+                message = _describe(error)
+            field = ".".join(str(p) for p in error.absolute_path) or "(body)"
+            raise Problem("invalid_body", f"{field}: {message}")
 
     body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
     body["*/*json"] = PartnerJSONBodyValidator

@@ -12,32 +12,37 @@ from openapi_spec_validator import validate
 from openapi_schema_validator import OAS30Validator
 
 from partner_sandbox.errors import CODES
-from partner_sandbox.resources import spec_path
+from partner_sandbox.resources import control_spec_path, spec_path
 
-SPEC = yaml.safe_load(spec_path().read_text())
+SPECS = {path.name: yaml.safe_load(path.read_text()) for path in (spec_path(), control_spec_path())}
+SPEC = SPECS["openapi.yaml"]
 OPERATION = SPEC["paths"]["/workspaces/{workspace_id}/users/{user_id}/qr"]["post"]
 
 
-def resolve(node):
+def resolve(node, spec=SPEC):
     while isinstance(node, dict) and "$ref" in node:
-        target = SPEC
+        target = spec
         for part in node["$ref"].lstrip("#/").split("/"):
             target = target[part]
         node = target
     return node
 
 
-def deref(node):
-    """The schema with every $ref inlined (the spec has no recursive schemas)."""
-    node = resolve(node)
+def deref(node, spec=SPEC):
+    """The schema with every $ref inlined (the specs have no recursive schemas)."""
+    node = resolve(node, spec)
     if isinstance(node, dict):
-        return {k: deref(v) for k, v in node.items()}
+        return {k: deref(v, spec) for k, v in node.items()}
     if isinstance(node, list):
-        return [deref(v) for v in node]
+        return [deref(v, spec) for v in node]
     return node
 
 
-def examples():
+def operations(spec):
+    return [op for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)]
+
+
+def examples(spec):
     """(where, schema, example) for every example in the document: media types, parameters,
     headers (their `schema`) and schema objects (themselves)."""
     found = []
@@ -54,31 +59,38 @@ def examples():
             found.append((where + "/example", schema, node["example"]))
         if "examples" in node and "schema" in node:
             for name, ex in node["examples"].items():
-                found.append((f"{where}/examples/{name}", node["schema"], resolve(ex)["value"]))
+                found.append((f"{where}/examples/{name}", node["schema"], resolve(ex, spec)["value"]))
         for key, value in node.items():
             if key not in ("example", "examples"):
                 walk(value, f"{where}/{key}")
 
-    walk(SPEC, "#")
+    walk(spec, "#")
     return found
 
 
-def test_openapi_spec_validator_accepts_it():
-    validate(SPEC)
-    assert SPEC["openapi"] == "3.0.3"
+@pytest.mark.parametrize("name", SPECS)
+def test_openapi_spec_validator_accepts_it(name):
+    validate(SPECS[name])
+    assert SPECS[name]["openapi"] == "3.0.3"
+
+
+def test_servers():
     assert SPEC["servers"] == [{"url": "/partner/api/v1"}]
+    assert SPECS["sandbox.yaml"]["servers"] == [{"url": "/sandbox/v1"}]
 
 
-EXAMPLES = examples()
+EXAMPLES = [(name, *example) for name, spec in SPECS.items() for example in examples(spec)]
 
 
-def test_the_spec_has_examples_to_check():
-    assert len(EXAMPLES) >= 10
+def test_the_specs_have_examples_to_check():
+    assert sum(1 for e in EXAMPLES if e[0] == "openapi.yaml") >= 20
+    assert sum(1 for e in EXAMPLES if e[0] == "sandbox.yaml") >= 10
 
 
-@pytest.mark.parametrize("where, schema, example", EXAMPLES, ids=[e[0] for e in EXAMPLES])
-def test_every_example_validates_against_its_schema(where, schema, example):
-    OAS30Validator(deref(schema), format_checker=OAS30Validator.FORMAT_CHECKER).validate(example)
+@pytest.mark.parametrize("name, where, schema, example", EXAMPLES, ids=[f"{e[0]}{e[1][1:]}" for e in EXAMPLES])
+def test_every_example_validates_against_its_schema(name, where, schema, example):
+    schema = deref(schema, SPECS[name])
+    OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER).validate(example)
 
 
 def test_a_wrong_example_would_be_caught():
@@ -88,25 +100,31 @@ def test_a_wrong_example_would_be_caught():
 
 
 def test_every_problem_code_is_documented_with_its_status():
-    text = spec_path().read_text()
+    texts = {name: path.read_text() for name, path in (("openapi.yaml", spec_path()), ("sandbox.yaml", control_spec_path()))}
+    statuses = {name: {s for op in operations(spec) for s in op["responses"]} for name, spec in SPECS.items()}
     for code, (status, _title) in CODES.items():
-        assert f"`{code}`" in text, f"code {code} is not documented in openapi.yaml"
-        if status != 405:  # 405 answers a method the spec has no operation for
-            assert str(status) in OPERATION["responses"], f"status {status} is not a documented response"
+        documented = [name for name, text in texts.items() if f"`{code}`" in text]
+        assert documented, f"code {code} is documented in neither spec"
+        if status != 405:  # 405 answers a method a path has no operation for
+            assert any(str(status) in statuses[name] for name in documented), f"{code}: {status} is not a response"
 
 
-def test_every_documented_error_uses_the_problem_schema_with_an_example():
-    for status, response in OPERATION["responses"].items():
-        if status.startswith("2"):
-            continue
-        content = resolve(response)["content"]
-        assert list(content) == ["application/problem+json"], status
-        assert content["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
-        assert "example" in content["application/problem+json"] or "examples" in content["application/problem+json"]
+@pytest.mark.parametrize("name", SPECS)
+def test_every_documented_error_uses_the_problem_schema_with_an_example(name):
+    spec = SPECS[name]
+    for op in operations(spec):
+        for status, response in op["responses"].items():
+            if status.startswith("2"):
+                continue
+            content = resolve(response, spec)["content"]
+            assert list(content) == ["application/problem+json"], status
+            media = content["application/problem+json"]
+            assert media["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert "example" in media or "examples" in media
 
 
 def test_the_response_example_is_the_seeds():
-    example = OPERATION["responses"]["200"]["content"]["application/json"]["example"]
+    example = OPERATION["responses"]["200"]["content"]["application/json"]["examples"]["seed"]["value"]
     assert example["workspace_id"] == "my-first-workspace" and example["user_id"] == 42
     assert example["expires_at"] == "2024-01-01T12:00:00Z"
     assert set(resolve(OPERATION["responses"]["200"]["content"]["application/json"]["schema"])["required"]) == {

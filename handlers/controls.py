@@ -1,0 +1,34 @@
+"""Handlers for the `controls` tag of sandbox.yaml: thin calls into the sandbox's services."""
+
+from __future__ import annotations
+
+from connexion import request
+
+from partner_sandbox import views
+
+JSON = {"Content-Type": "application/json"}
+
+
+def get_user(workspace_id: str, user_id: int, token_info: dict):
+    return views.user_state(request.state.sandbox.user_view(token_info["partner_id"], workspace_id, user_id)), 200, JSON
+
+
+def scan(workspace_id: str, user_id: int, token_info: dict):
+    return views.user_state(request.state.sandbox.scan_user(token_info["partner_id"], workspace_id, user_id)), 200, JSON
+
+
+def get_clock(token_info: dict):
+    return views.clock(*request.state.sandbox.clock_view(token_info["partner_id"])), 200, JSON
+
+
+def change_clock(body: dict, token_info: dict):
+    return views.clock(*request.state.sandbox.change_clock(token_info["partner_id"], body)), 200, JSON
+
+
+def reset(token_info: dict):
+    request.state.sandbox.reset(token_info["partner_id"])
+    return None, 204
+
+
+def list_requests(token_info: dict, limit: int = 20):
+    return {"requests": request.state.sandbox.journal(token_info["partner_id"], limit)}, 200, JSON

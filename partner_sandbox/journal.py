@@ -1,0 +1,76 @@
+"""The request journal: each authenticated Partner API request, kept per partner for the control API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .domain import rfc3339
+
+BODY_LIMIT = 16 * 1024  # bytes of each body kept
+REDACTED = "<redacted>"
+
+
+def _text(chunks: list[bytes]) -> str | None:
+    raw = b"".join(chunks)[:BODY_LIMIT]
+    return raw.decode("utf-8", errors="replace") if raw else None
+
+
+class RequestJournal:
+    """Wraps the app; after each response on `prefix`, records it for the authenticated partner."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[str, dict], None],
+                 redact: Callable[[str], str]):
+        self.app = app
+        self.prefix = prefix.rstrip("/") + "/"
+        self.record = record
+        self.redact = redact
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        # connexion's security layer writes the verified token_info into this shared dict.
+        context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
+        arrived = datetime.now(timezone.utc)
+        request_body: list[bytes] = []
+        response_body: list[bytes] = []
+        status = 500
+
+        async def receive_() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and sum(map(len, request_body)) < BODY_LIMIT:
+                request_body.append(message.get("body", b""))
+            return message
+
+        async def send_(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and sum(map(len, response_body)) < BODY_LIMIT:
+                response_body.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive_, send_)
+        finally:
+            partner_id = (context.get("token_info") or {}).get("partner_id")
+            if partner_id:
+                headers = {
+                    k.decode("latin-1"): REDACTED if k == b"authorization" else v.decode("latin-1")
+                    for k, v in scope["headers"]
+                }
+                body = _text(response_body)
+                entry = {
+                    "time": rfc3339(arrived),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "request_headers": headers,
+                    "request_body": _text(request_body),
+                    "response_body": self.redact(body) if body is not None else None,
+                }
+                await anyio.to_thread.run_sync(self.record, partner_id, entry)

@@ -1,0 +1,126 @@
+"""Scenario control through `Prefer` (RFC 7240), as Prism does: forced documented responses and delays."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .errors import Problem
+
+MAX_DELAY_MS = 10_000
+
+
+@dataclass(frozen=True)
+class Preferences:
+    code: int | None = None
+    example: str | None = None
+    delay_ms: int = 0
+
+
+def parse_prefer(values: list[str]) -> Preferences:
+    """`Prefer: code=429, example=rate_limited` and `Prefer: delay=500`; unknown preferences are ignored."""
+    found: dict[str, str] = {}
+    for value in values:
+        for item in value.split(","):
+            token = item.split(";", 1)[0].strip()
+            if not token:
+                continue
+            name, _, raw = token.partition("=")
+            found[name.strip().lower()] = raw.strip().strip('"')
+    code = found.get("code")
+    if code is not None and not (code.isdigit() and len(code) == 3):
+        raise Problem("invalid_prefer", f"Prefer code={code!r} is not an HTTP status code")
+    delay = found.get("delay", "0")
+    if not delay.isdigit() or int(delay) > MAX_DELAY_MS:
+        raise Problem("invalid_prefer", f"Prefer delay={delay!r} must be a whole number of milliseconds, at most {MAX_DELAY_MS}")
+    return Preferences(int(code) if code else None, found.get("example") or None, int(delay))
+
+
+class SpecDocument:
+    """One OpenAPI document as data, for looking up documented responses and their examples."""
+
+    def __init__(self, path: Path):
+        self.raw = yaml.safe_load(path.read_text())
+        self.base_path = self.raw["servers"][0]["url"].rstrip("/")
+        self.operations = {
+            op["operationId"]: op
+            for item in self.raw["paths"].values()
+            for op in item.values()
+            if isinstance(op, dict) and "operationId" in op
+        }
+
+    def resolve(self, node):
+        while isinstance(node, dict) and "$ref" in node:
+            target = self.raw
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    def forced_response(self, operation_id: str, prefs: Preferences) -> tuple[int, dict, bytes]:
+        """status, headers and body of the documented response the preferences pick."""
+        responses = self.operations[operation_id]["responses"]
+        statuses = sorted(responses, key=str)
+        if prefs.code is not None and str(prefs.code) not in responses:
+            raise Problem(
+                "invalid_prefer",
+                f"code={prefs.code} is not documented for this operation; documented: {', '.join(statuses)}",
+            )
+        candidates = [str(prefs.code)] if prefs.code is not None else statuses
+        for status in candidates:
+            response = self.resolve(responses[status])
+            content = response.get("content", {})
+            media_type, media = next(iter(content.items()), (None, {}))
+            named = {name: self.resolve(ex)["value"] for name, ex in (media.get("examples") or {}).items()}
+            if prefs.example is not None:
+                if prefs.example not in named:
+                    continue
+                body = named[prefs.example]
+            elif "example" in media:
+                body = media["example"]
+            else:
+                body = next(iter(named.values()), None)
+            headers = {
+                name: str(self.resolve(h).get("example", self.resolve(h).get("schema", {}).get("enum", [""])[0]))
+                for name, h in (response.get("headers") or {}).items()
+            }
+            if media_type is not None:
+                headers["Content-Type"] = media_type
+            return int(status), headers, b"" if body is None else json.dumps(body).encode()
+        where = f"the {prefs.code} response" if prefs.code is not None else "this operation"
+        raise Problem("invalid_prefer", f"example={prefs.example!r} is not an example of {where}")
+
+
+class ForcedResponses:
+    """After authentication: honour `Prefer` on operations of the given specs (delay, then force)."""
+
+    def __init__(self, app: ASGIApp, specs: list[SpecDocument]):
+        self.app = app
+        self.specs = {spec.base_path: spec for spec in specs}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        prefer = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"prefer"]
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        spec = self.specs.get(routing.get("api_base_path"))
+        if scope["type"] != "http" or not prefer or spec is None:
+            await self.app(scope, receive, send)
+            return
+        prefs = parse_prefer(prefer)
+        if prefs.delay_ms:
+            await asyncio.sleep(prefs.delay_ms / 1000)
+        if prefs.code is None and prefs.example is None:
+            await self.app(scope, receive, send)
+            return
+        status, headers, body = spec.forced_response(routing["operation_id"], prefs)
+        applied = ", ".join(
+            p for p in (f"code={status}", f"example={prefs.example}" if prefs.example else "") if p
+        )
+        raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        raw_headers += [(b"content-length", str(len(body)).encode()), (b"preference-applied", applied.encode())]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,64 @@
+"""Domain objects as the JSON documents the specs describe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from . import domain
+
+
+def _time(moment: datetime | None) -> str | None:
+    return domain.rfc3339(moment) if moment is not None else None
+
+
+def issued_link(issued: domain.IssuedLink, qr_link: str) -> dict:
+    return {
+        "workspace_id": issued.workspace_id,
+        "user_id": issued.user_id,
+        "qr_link": qr_link,
+        "expires_at": domain.rfc3339(issued.expires_at),
+        "whatsapp_disconnected": issued.whatsapp_disconnected,
+        "previous_qr_revoked": issued.previous_qr_revoked,
+    }
+
+
+def link(record: domain.LinkRecord, now: datetime) -> dict:
+    return {
+        "id": record.id,
+        "state": record.state(now),
+        "issued_at": _time(record.issued_at),
+        "expires_at": _time(record.expires_at),
+        "closed_at": _time(record.closed_at),
+    }
+
+
+def account(acc: domain.WhatsAppAccount | None) -> dict:
+    return {
+        "connected": bool(acc and acc.connected),
+        "account_id": acc.account_id if acc else None,
+        "phone_number_e164": acc.phone_number_e164 if acc else None,
+        "connected_at": _time(acc.connected_at) if acc else None,
+        "disconnected_at": _time(acc.disconnected_at) if acc else None,
+    }
+
+
+def user_state(view: domain.UserView) -> dict:
+    active = view.active_link
+    return {
+        "workspace_id": view.workspace_id,
+        "user_id": view.user_id,
+        "now": _time(view.now),
+        "whatsapp": account(view.account),
+        "active_link": link(active, view.now) if active else None,
+        "links": [link(l, view.now) for l in view.links],
+    }
+
+
+def clock(state: domain.ClockState, real_now: datetime) -> dict:
+    now = state.now(real_now)
+    return {
+        "now": _time(now),
+        "real_now": _time(real_now),
+        "offset_seconds": round((now - real_now).total_seconds(), 3),
+        "frozen": state.frozen_at is not None,
+    }
