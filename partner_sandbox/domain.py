@@ -283,7 +283,9 @@ def partner_now(tx: Transaction, partner_id: str, real_now: datetime) -> datetim
 def _checked(state: ClockState, real_now: datetime) -> ClockState:
     now = state.now(real_now)
     if not CLOCK_MIN <= now < CLOCK_MAX:
-        raise Problem("clock_out_of_range", f"The clock would read {now.isoformat()}; it must stay in 1970..8999")
+        raise Problem(
+            "clock_out_of_range", f"The clock would read {now.isoformat()}; it must stay within 1970-01-01..9000-01-01"
+        )
     return state
 
 

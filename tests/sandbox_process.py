@@ -115,3 +115,9 @@ class SandboxProcess:
         all_headers.update(headers or {})
         return self.client.post(QR_PATH.format(workspace=workspace, user=user), json=json, headers=all_headers,
                                 **kwargs)
+
+
+def control(server: SandboxProcess, method: str, path: str, *, partner: str = "sandbox-partner", **kwargs):
+    """A call to the control API (/sandbox/v1) with a fresh token for `partner`."""
+    headers = {**auth_headers(partner), **kwargs.pop("headers", {})}
+    return server.client.request(method, "/sandbox/v1" + path, headers=headers, **kwargs)

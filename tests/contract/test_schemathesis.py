@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +33,11 @@ def server(tmp_path_factory):
     s.stop()
 
 
-def run_schemathesis(server: SandboxProcess, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_schemathesis(server: SandboxProcess, tmp: Path, spec_url: str, *extra: str) -> subprocess.CompletedProcess:
     st = Path(sys.executable).with_name("st")
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "PYTHONPATH": str(ROOT / "tests" / "contract")}
     cmd = [
-        str(st), "run", f"{server.base_url}/partner/api/v1/openapi.json",
+        str(st), "run", server.base_url + spec_url,
         "--phases", "examples,coverage,fuzzing",
         "--checks", CHECKS,
         "--max-examples", MAX_EXAMPLES,
@@ -48,11 +49,13 @@ def run_schemathesis(server: SandboxProcess, tmp: Path, *extra: str) -> subproce
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp, timeout=900)
 
 
-def test_schemathesis_finds_no_failures(server, tmp_path):
-    result = run_schemathesis(server, tmp_path)
+@pytest.mark.parametrize("spec_url", ["/partner/api/v1/openapi.json", "/sandbox/v1/openapi.json"])
+def test_schemathesis_finds_no_failures(server, tmp_path, spec_url):
+    result = run_schemathesis(server, tmp_path, spec_url)
     print(result.stdout[-6000:])
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout or " passed" in result.stdout
-    # The run exercised real cases, and the examples phase reached a 200.
+    generated = int(re.search(r"(\d+) generated", result.stdout).group(1))
+    assert generated >= 100, result.stdout[-3000:]
     junit = (tmp_path / "schemathesis.xml").read_text()
     assert 'failures="0"' in junit and 'errors="0"' in junit

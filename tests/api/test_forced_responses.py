@@ -1,0 +1,98 @@
+"""`Prefer` on the Partner API: forced documented responses (state untouched), examples and delays."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sandbox_process import control
+
+
+def test_forced_status_returns_the_documented_example_without_touching_state(sandbox, fresh_user):
+    user = fresh_user()
+    for code, problem_code in [(429, "rate_limited"), (500, "internal_error"), (503, "service_unavailable"),
+                               (404, "workspace_not_found")]:
+        r = sandbox.issue("qa-workspace", user, headers={"Prefer": f"code={code}"})
+        assert r.status_code == code, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == problem_code and r.json()["status"] == code
+        assert r.headers["preference-applied"] == f"code={code}"
+    assert sandbox.issue("qa-workspace", user).json()["previous_qr_revoked"] is False  # nothing was issued
+
+
+def test_forced_429_and_503_carry_retry_after_and_401_its_challenge(sandbox, fresh_user):
+    user = fresh_user()
+    assert int(sandbox.issue("qa-workspace", user, headers={"Prefer": "code=429"}).headers["retry-after"]) >= 0
+    assert int(sandbox.issue("qa-workspace", user, headers={"Prefer": "code=503"}).headers["retry-after"]) >= 0
+    r = sandbox.issue("qa-workspace", user, headers={"Prefer": "code=401"})
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_forced_200_is_the_example_and_issues_nothing(sandbox, fresh_user):
+    user = fresh_user()
+    r = sandbox.issue("qa-workspace", user, headers={"Prefer": "code=200"})
+    assert r.status_code == 200 and r.json()["workspace_id"] == "my-first-workspace"
+    assert r.headers["cache-control"] == "no-store"
+    fresh = sandbox.issue("qa-workspace", user, headers={"Prefer": "code=200, example=fresh_user"}).json()
+    assert fresh["previous_qr_revoked"] is False and fresh["user_id"] == 45
+    assert control(sandbox, "GET", f"/workspaces/qa-workspace/users/{user}").json()["links"] == []
+
+
+@pytest.mark.parametrize(
+    "prefer, status, code",
+    [
+        ("example=user_not_found", 404, "user_not_found"),
+        ("code=401, example=partner_mismatch", 401, "partner_mismatch"),
+        ('code=400; foo=bar, example="malformed_json"', 400, "malformed_json"),
+    ],
+)
+def test_named_examples(sandbox, fresh_user, prefer, status, code):
+    r = sandbox.issue("qa-workspace", fresh_user(), headers={"Prefer": prefer})
+    assert r.status_code == status and r.json()["code"] == code, r.text
+
+
+@pytest.mark.parametrize(
+    "prefer, detail_part",
+    [
+        ("code=418", "documented: 200, 400, 401, 404, 415, 429, 500, 503"),
+        ("code=abc", "not an HTTP status code"),
+        ("example=nope", "'nope' is not an example"),
+        ("code=429, example=user_not_found", "not an example of the 429 response"),
+        ("delay=10001", "at most 10000"),
+        ("delay=-5", "at most 10000"),
+    ],
+)
+def test_unusable_preferences_are_400_saying_what_exists(sandbox, fresh_user, prefer, detail_part):
+    user = fresh_user()
+    r = sandbox.issue("qa-workspace", user, headers={"Prefer": prefer})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_prefer", r.text
+    assert detail_part in r.json()["detail"]
+    assert sandbox.issue("qa-workspace", user).json()["previous_qr_revoked"] is False
+
+
+def test_unknown_preferences_are_ignored(sandbox, fresh_user):
+    r = sandbox.issue("qa-workspace", fresh_user(), headers={"Prefer": "return=minimal"})
+    assert r.status_code == 200 and "preference-applied" not in r.headers
+
+
+def test_delay_delays_real_and_forced_responses(sandbox, fresh_user):
+    for prefer in ("delay=400", "delay=400, code=503"):
+        started = time.monotonic()
+        r = sandbox.issue("qa-workspace", fresh_user(), headers={"Prefer": prefer})
+        assert time.monotonic() - started >= 0.4
+        assert r.status_code in (200, 503)
+
+
+def test_forcing_still_requires_authentication(sandbox, fresh_user):
+    r = sandbox.client.post(f"/partner/api/v1/workspaces/qa-workspace/users/{fresh_user()}/qr",
+                            headers={"Prefer": "code=200", "X-TL-Partner-Id": "sandbox-partner"})
+    assert r.status_code == 401 and r.json()["code"] == "missing_credentials"
+
+
+def test_forced_responses_appear_in_the_journal(start_sandbox):
+    server = start_sandbox()
+    server.issue("qa-workspace", 1, headers={"Prefer": "code=503"})
+    entry = control(server, "GET", "/requests", params={"limit": 1}).json()["requests"][0]
+    assert entry["status"] == 503 and entry["request_headers"]["prefer"] == "code=503"
+    assert '"service_unavailable"' in entry["response_body"]
