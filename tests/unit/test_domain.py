@@ -174,3 +174,71 @@ def test_previous_qr_revoked_is_true_exactly_when_the_last_link_is_still_active(
             assert active_links(s) == 1
     finally:
         s.close()
+
+
+# --- the test clock -----------------------------------------------------------------------------
+
+REAL = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def test_clock_advance_set_freeze_and_real():
+    state = domain.change_clock(domain.REAL_CLOCK, {"advance_seconds": 90}, REAL)
+    assert state.now(REAL) == REAL + timedelta(seconds=90)
+    assert state.now(REAL + timedelta(seconds=10)) == REAL + timedelta(seconds=100)  # it runs on
+
+    state = domain.change_clock(state, {"freeze": True}, REAL + timedelta(seconds=10))
+    assert state.now(REAL + timedelta(hours=5)) == REAL + timedelta(seconds=100)  # it stands still
+    state = domain.change_clock(state, {"advance_seconds": 60}, REAL + timedelta(hours=5))
+    assert state.now(REAL + timedelta(hours=6)) == REAL + timedelta(seconds=160)
+    state = domain.change_clock(state, {"set": "2030-01-01T00:00:00+01:00"}, REAL)
+    assert state.now(REAL + timedelta(days=1)) == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
+
+    later = REAL + timedelta(hours=1)
+    state = domain.change_clock(state, {"freeze": False}, later)
+    assert state.frozen_at is None and state.now(later) == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
+    assert state.now(later + timedelta(seconds=5)) == datetime(2029, 12, 31, 23, 0, 5, tzinfo=timezone.utc)
+
+    assert domain.change_clock(state, {"real": True}, REAL) == domain.REAL_CLOCK
+
+
+def test_clock_refuses_to_leave_its_range():
+    near_end = domain.change_clock(domain.REAL_CLOCK, {"set": "8999-12-31T00:00:00Z"}, REAL)
+    with pytest.raises(Problem) as exc:
+        domain.change_clock(near_end, {"advance_seconds": 2 * 86400}, REAL)
+    assert exc.value.code == "clock_out_of_range" and exc.value.status == 409
+    with pytest.raises(Problem):
+        domain.change_clock(domain.REAL_CLOCK, {"advance_seconds": -60 * 365 * 86400}, REAL)
+
+
+def test_clock_state_survives_the_store(store):
+    state = domain.change_clock(domain.REAL_CLOCK, {"freeze": True}, REAL)
+    with store.transaction() as tx:
+        tx.set_clock_state("p1", state)
+    with store.transaction() as tx:
+        assert tx.clock_state("p1") == state and tx.clock_state("p2") == domain.REAL_CLOCK
+
+
+def test_scan_uses_the_active_link_and_connects_a_stable_account(store):
+    clock = FakeClock(T0)
+    issue(store, clock, user=1)
+    with store.transaction() as tx:
+        account = domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0)
+    assert account == domain.WhatsAppAccount(account.account_id, account.phone_number_e164, T0, None)
+    assert account.phone_number_e164 == domain.fake_account("w1", 1).phone_number_e164
+    with store.transaction() as tx, pytest.raises(Problem) as exc:
+        domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0)
+    assert exc.value.code == "no_active_link"
+    assert issue(store, clock, user=1).whatsapp_disconnected is True
+
+
+def test_scan_keeps_a_fixture_account(store):
+    clock = FakeClock(T0)
+    issue(store, clock, user=2)  # disconnects the fixture account
+    with store.transaction() as tx:
+        account = domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0)
+    assert (account.account_id, account.phone_number_e164) == (20, "+15550000002")
+
+
+def test_link_tokens_are_redacted_from_text():
+    text = '{"qr_link": "http://h:8080/qr/abcDEF_-123"} GET /qr/xyz/scan'
+    assert domain.redact_link_tokens(text) == '{"qr_link": "http://h:8080/qr/<redacted>"} GET /qr/<redacted>/scan'

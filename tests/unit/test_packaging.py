@@ -1,0 +1,24 @@
+"""`pip install .` must carry everything `serve` needs: the wheel holds the specs, fixtures and handlers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+from sandbox_process import ROOT
+
+
+def test_the_wheel_carries_specs_fixtures_handlers_and_the_command(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    wheel = next(tmp_path.glob("partner_sandbox-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ["partner_sandbox/data/openapi.yaml", "partner_sandbox/data/sandbox.yaml",
+                   "partner_sandbox/data/fixtures/default.yaml", "handlers/qr.py", "handlers/controls.py",
+                   "partner_sandbox/cli.py"]:
+        assert needed in names, needed
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "partner-sandbox = partner_sandbox.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    for packaged in ["openapi.yaml", "sandbox.yaml", "fixtures/default.yaml"]:
+        assert zipfile.ZipFile(wheel).read(f"partner_sandbox/data/{packaged}") == (ROOT / packaged).read_bytes()
