@@ -64,7 +64,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
-def _details(link: domain.LinkRecord, now: datetime, state: str) -> str:
+def _details(link: domain.LinkRecord, state: str) -> str:
     css = "active" if state == "active" else "gone"
     return (
         "<dl>"
@@ -80,10 +80,10 @@ def _not_found() -> HTMLResponse:
     return _page("Unknown QR link", "<h1>Unknown QR link</h1><p>No QR link has this address.</p>", 404)
 
 
-def _gone(link: domain.LinkRecord, now: datetime, state: str) -> HTMLResponse:
+def _gone(link: domain.LinkRecord, state: str) -> HTMLResponse:
     return _page(
         "QR link no longer valid",
-        f"<h1>QR link no longer valid</h1><p id=reason>{GONE_REASONS[state]}</p>{_details(link, now, state)}",
+        f"<h1>QR link no longer valid</h1><p id=reason>{GONE_REASONS[state]}</p>{_details(link, state)}",
         410,
     )
 
@@ -96,47 +96,45 @@ def qr_svg(data: str) -> str:
 def register(app, sandbox_of) -> None:
     """Add the page routes to a connexion app; `sandbox_of(request)` gives the app's services."""
 
-    async def show_link(request: Request):
-        token = request.path_params["token"]
-        sandbox = sandbox_of(request)
-        found = await run_in_threadpool(sandbox.link_page, token)
-        if found is None:
-            return _not_found()
-        link, now, _account = found
-        state = link.state(now)
-        if state != "active":
-            return _gone(link, now, state)
+    def live_page(render):
+        """A page of an active link: 404 for an unknown token, 410 for a dead link, else render()."""
+
+        async def endpoint(request: Request):
+            token = request.path_params["token"]
+            sandbox = sandbox_of(request)
+            found = await run_in_threadpool(sandbox.link_page, token)
+            if found is None:
+                return _not_found()
+            link, now, _account = found
+            state = link.state(now)
+            if state != "active":
+                return _gone(link, state)
+            return render(sandbox, token, link, now)
+
+        return endpoint
+
+    def link_page(sandbox, token: str, link: domain.LinkRecord, now: datetime) -> HTMLResponse:
         seconds_left = int((link.expires_at - now).total_seconds())
-        scan_url = sandbox.scan_url(token)
         return _page(
             "Connect WhatsApp",
             "<h1>Connect WhatsApp</h1>"
             "<p>Scan this code to connect the user's WhatsApp account. In the sandbox it stands for"
             " WhatsApp's pairing code and encodes this link's scan confirmation page, so a phone on the"
             " same network can scan it too.</p>"
-            f"<div class=qr id=qr>{qr_svg(scan_url)}</div>"
-            f"{_details(link, now, state)}"
+            f"<div class=qr id=qr>{qr_svg(sandbox.scan_url(token))}</div>"
+            f"{_details(link, 'active')}"
             f"<p>Expires in <span id=countdown data-seconds-left={seconds_left}>{seconds_left}s</span></p>"
             # Relative, so the form works behind a proxy's path prefix too.
             f"<form method=post action='{escape(token)}/scan'>"
             "<button id=simulate-scan type=submit>Simulate scan</button></form>",
         )
 
-    async def confirm_scan(request: Request):
-        token = request.path_params["token"]
-        sandbox = sandbox_of(request)
-        found = await run_in_threadpool(sandbox.link_page, token)
-        if found is None:
-            return _not_found()
-        link, now, _account = found
-        state = link.state(now)
-        if state != "active":
-            return _gone(link, now, state)
+    def confirm_page(sandbox, token: str, link: domain.LinkRecord, now: datetime) -> HTMLResponse:
         return _page(
             "Confirm scan",
             "<h1>Connect this WhatsApp account?</h1>"
-            f"{_details(link, now, state)}"
-            f"<form method=post><button id=simulate-scan type=submit>Simulate scan</button></form>",
+            f"{_details(link, 'active')}"
+            "<form method=post><button id=simulate-scan type=submit>Simulate scan</button></form>",
         )
 
     async def scan(request: Request):
@@ -145,8 +143,7 @@ def register(app, sandbox_of) -> None:
         try:
             result = await run_in_threadpool(sandbox.scan_token, token)
         except domain.LinkGone as gone:
-            found = await run_in_threadpool(sandbox.link_page, token)
-            return _gone(gone.link, found[1] if found else gone.link.issued_at, gone.state)
+            return _gone(gone.link, gone.state)
         if result is None:
             return _not_found()
         link, account = result
@@ -157,6 +154,6 @@ def register(app, sandbox_of) -> None:
             f" {link.user_id} of {escape(link.workspace_id)}. This QR link is now used.</p>",
         )
 
-    app.add_url_rule("/qr/{token}", "qr_page", show_link, methods=["GET"])
-    app.add_url_rule("/qr/{token}/scan", "qr_scan_confirm", confirm_scan, methods=["GET"])
+    app.add_url_rule("/qr/{token}", "qr_page", live_page(link_page), methods=["GET"])
+    app.add_url_rule("/qr/{token}/scan", "qr_scan_confirm", live_page(confirm_page), methods=["GET"])
     app.add_url_rule("/qr/{token}/scan", "qr_scan", scan, methods=["POST"])
