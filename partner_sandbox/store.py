@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 import threading
@@ -246,53 +245,43 @@ def seed(conn: sqlite3.Connection, world: World, now: datetime) -> None:
 
 
 class SqliteStore:
-    """SQLite store: one connection per thread, BEGIN IMMEDIATE per transaction, WAL on files.
+    """SQLite store: WAL on files, one BEGIN IMMEDIATE transaction per call.
 
-    `path` is a file path or ":memory:" (a process-private in-memory database shared by the
-    process's threads through SQLite's memdb VFS).
+    `path` is a file path or ":memory:" (a process-private in-memory database). Each process keeps
+    one connection; its threads take turns on it. SQLite's own write lock (BEGIN IMMEDIATE) is what
+    makes a transaction atomic across processes; the process lock only queues this process's
+    threads, so they wait in line instead of in SQLite's sleeping busy handler (which costs
+    milliseconds under contention).
     """
-
-    _memory_ids = itertools.count()
 
     def __init__(self, path: str | Path):
         if str(path) == ":memory:":
-            self._uri = f"file:/partner-sandbox-{id(self)}-{next(self._memory_ids)}?vfs=memdb"
-            self._is_file = False
+            target, is_file = ":memory:", False
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._uri = Path(path).resolve().as_uri()
-            self._is_file = True
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()  # guards the list of connections, not the data
-        anchor = self._connection()  # keeps an in-memory database alive while the store is open
-        anchor.executescript(SCHEMA)
-
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if self._is_file:
-                conn.execute("PRAGMA journal_mode = WAL")
-                # FULL: a transaction acknowledged to a client survives a crash and a power loss.
-                conn.execute("PRAGMA synchronous = FULL")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+            target, is_file = str(Path(path).resolve()), True
+        self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout = 10000")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        if is_file:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a transaction acknowledged to a client survives a crash and a power loss.
+            self._conn.execute("PRAGMA synchronous = FULL")
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.executescript(SCHEMA)
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
@@ -311,14 +300,13 @@ class SqliteStore:
             return True
 
     def partners(self) -> list[Partner]:
-        rows = self._connection().execute("SELECT id, secret FROM partners").fetchall()
-        return [Partner(*row) for row in rows]
+        with self._lock:
+            return [Partner(*row) for row in self._conn.execute("SELECT id, secret FROM partners")]
 
     def ping(self) -> None:
-        self._connection().execute("SELECT 1").fetchone()
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
+            self._conn.close()

@@ -61,7 +61,7 @@ def issue(store, clock, user=1, hours=24, partner="p1", workspace="w1", tokens=N
 
 
 def active_links(store, workspace="w1", user=1) -> int:
-    conn = store._connection()
+    conn = store._conn
     return conn.execute("SELECT COUNT(*) FROM links WHERE workspace_id=? AND user_id=? AND status='active'",
                         (workspace, user)).fetchone()[0]
 
@@ -89,7 +89,7 @@ def test_expired_link_is_not_revoked_and_the_boundary_counts_as_expired(store):
     clock.now = T0 + timedelta(hours=1)  # exactly at expires_at: no longer active
     assert issue(store, clock).previous_qr_revoked is False
     assert active_links(store) == 1
-    statuses = [r[0] for r in store._connection().execute(
+    statuses = [r[0] for r in store._conn.execute(
         "SELECT status FROM links WHERE workspace_id='w1' AND user_id=1 ORDER BY id")]
     assert statuses == ["expired", "active"]
 

@@ -1,0 +1,169 @@
+"""`make bench`: POST .../qr on the sandbox as users run it, measured with wrk, beside a bare uvicorn
+app and Prism on the same spec (when installed), plus the one-user contention case and a
+100,000-user world. Prints a table and JSON. A benchmark, not a test: it asserts nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PARTNER, SECRET, WORKSPACE = "bench-partner", "bench-partner-secret-for-benchmarks-only-0000", "bench-workspace"
+PRISM = BENCH / ".prism" / "node_modules" / ".bin" / "prism"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_world(path: Path, users: int) -> Path:
+    """A bench world: one partner, one workspace, `users` fresh users (ids 1..users)."""
+    with path.open("w") as f:
+        f.write(f"partners:\n  - id: {PARTNER}\n    secret: {SECRET}\n    workspaces:\n")
+        f.write(f"      - id: {WORKSPACE}\n        users:\n")
+        for i in range(1, users + 1):
+            f.write(f"          - {{id: {i}}}\n")
+    return path
+
+
+def token(partner: str = PARTNER, secret: str = SECRET) -> str:
+    now = int(time.time())
+    return jwt.encode({"partner_id": partner, "nbf": now - 180, "exp": now + 900}, secret, algorithm="HS256")
+
+
+class Server:
+    def __init__(self, cmd: list[str], port: int, ready_path: str, env: dict | None = None, cwd: Path | None = None):
+        self.port = port
+        started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd,
+                                     env={**os.environ, **(env or {})}, start_new_session=True)
+        deadline = started + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{cmd[0]} exited with {self.proc.returncode}")
+            try:
+                httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{cmd} not ready")
+                time.sleep(0.02)
+        self.startup_s = time.monotonic() - started
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def run_wrk(port: int, args, env: dict) -> dict:
+    cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+           "--timeout", "5s", "-s", str(BENCH / "wrk_qr.lua"), f"http://127.0.0.1:{port}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
+    data = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON "))[8:])
+    errors = data["connect"] + data["read"] + data["write"] + data["status"] + data["timeout"]
+    return {
+        "requests_per_s": round(data["requests"] / (data["duration_us"] / 1e6)),
+        "p50_ms": round(data["p50_us"] / 1000, 2),
+        "p99_ms": round(data["p99_us"] / 1000, 2),
+        "max_ms": round(data["max_us"] / 1000, 2),
+        "errors": errors,
+        "requests": data["requests"],
+    }
+
+
+def sandbox_cmd(port: int, world: Path, db: Path, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "partner_sandbox", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--fixtures", str(world), "--db", str(db), "--reset", *extra]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--scale-users", type=int, default=100_000, help="users of the large world (0 skips it)")
+    parser.add_argument("--serve-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
+    parser.add_argument("--json", type=Path, help="also write the JSON figures to this file")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (make bench installs it from Debian)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
+    results: dict[str, dict] = {}
+    wrk_env = {"BENCH_TOKEN": token(), "BENCH_USERS": str(args.users), "BENCH_PARTNER": PARTNER,
+               "BENCH_WORKSPACE": WORKSPACE}
+
+    bare_port = free_port()
+    bare = Server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port", str(bare_port),
+                   "--log-level", "warning", "--no-access-log"], bare_port, "/")
+    results["bare uvicorn app (constant JSON)"] = run_wrk(bare_port, args, wrk_env)
+    bare.stop()
+
+    if PRISM.exists():
+        prism_port = free_port()
+        prism = Server([str(PRISM), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port",
+                        str(prism_port), "--errors", "false"], prism_port, "/", cwd=tmp)
+        results["Prism 5.16 mock, same spec"] = run_wrk(prism_port, args, {**wrk_env, "BENCH_WORKSPACE": "my-first-workspace", "BENCH_PREFIX": ""})
+        prism.stop()
+
+    world = write_world(tmp / "bench-world.yaml", args.users)
+    port = free_port()
+    sandbox = Server(sandbox_cmd(port, world, tmp / "bench.db", args.serve_arg), port, "/healthz")
+    results[f"sandbox, {args.users} users"] = run_wrk(port, args, wrk_env)
+    results["sandbox, one user (contention)"] = run_wrk(port, args, {**wrk_env, "BENCH_SINGLE_USER": "1"})
+    results[f"sandbox, {args.users} users"]["startup_s"] = round(sandbox.startup_s, 2)
+    sandbox.stop()
+
+    if args.scale_users:
+        big = write_world(tmp / "scale-world.yaml", args.scale_users)
+        port = free_port()
+        sandbox = Server(sandbox_cmd(port, big, tmp / "scale.db", args.serve_arg), port, "/healthz")
+        row = run_wrk(port, args, {**wrk_env, "BENCH_USERS": str(args.scale_users)})
+        row["startup_s"] = round(sandbox.startup_s, 2)
+        results[f"sandbox, {args.scale_users} users"] = row
+        sandbox.stop()
+
+    bare_rps = results["bare uvicorn app (constant JSON)"]["requests_per_s"]
+    for row in results.values():
+        row["vs_bare"] = round(row["requests_per_s"] / bare_rps, 3)
+    prism_rps = results.get("Prism 5.16 mock, same spec", {}).get("requests_per_s")
+    if prism_rps:
+        for name, row in results.items():
+            if name.startswith("sandbox"):
+                row["vs_prism"] = round(row["requests_per_s"] / prism_rps, 2)
+
+    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, POST .../qr with a JWT and a JSON body,"
+          f" {os.cpu_count()} cores\n")
+    cols = ["requests_per_s", "p50_ms", "p99_ms", "max_ms", "errors", "vs_bare", "vs_prism", "startup_s"]
+    print(f"{'server':38}" + "".join(f"{c:>15}" for c in cols))
+    for name, row in results.items():
+        print(f"{name:38}" + "".join(f"{row.get(c, ''):>15}" for c in cols))
+    document = {"config": vars(args) | {"json": str(args.json) if args.json else None, "cores": os.cpu_count()},
+                "results": results}
+    print("\n" + json.dumps(document, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(document, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
