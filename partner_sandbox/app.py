@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import sys
 import time
 
 from connexion import AsyncApp
@@ -23,9 +25,10 @@ from .errors import PROBLEM_MEDIA_TYPE, AuthProblem, Problem
 from .fixtures import load_world
 from .journal import RequestJournal
 from .resources import control_spec_path, spec_path
+from .fastpath import FastLane
 from .scenarios import ForcedResponses, SpecDocument
 from .service import Sandbox
-from .settings import Settings
+from .settings import WORKER_SETTINGS, Settings
 from .store import SqliteStore
 from .validation import CompiledSchemas, validator_map
 
@@ -132,15 +135,35 @@ class AccessLog:
 def build_sandbox(settings: Settings) -> Sandbox:
     """Load and validate the fixtures, open (and if needed seed) the store: fails fast on bad input."""
     world = load_world(settings.fixtures)
-    store = SqliteStore(settings.db)
+    store = SqliteStore(settings.db, durability=settings.durability)
     store.seed_if_empty(world, system_clock(), reset=settings.reset)
     authenticator = Authenticator({p.id: p for p in store.partners()})
     return Sandbox(settings=settings, store=store, authenticator=authenticator, world=world)
 
 
-def create_app(settings: Settings, sandbox: Sandbox | None = None) -> AsyncApp:
-    sandbox = sandbox or build_sandbox(settings)
+def configure_logging(level: str) -> None:
+    """Plain lines on stderr: our access log is already JSON; uvicorn's own lines stay as they are."""
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
 
+
+def worker_app() -> ASGIApp:
+    """The app factory uvicorn calls in each worker process of `serve --workers N`."""
+    settings = Settings.from_json(os.environ[WORKER_SETTINGS])
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
+    """The whole server: access log, request journal and the fast lane around the connexion app."""
+    sandbox = sandbox or build_sandbox(settings)
+    app = connexion_app(settings, sandbox)
+    partner_doc = SpecDocument(spec_path())
+    lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
+    journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_request, redact=redact_link_tokens)
+    return AccessLog(journal)
+
+
+def connexion_app(settings: Settings, sandbox: Sandbox) -> AsyncApp:
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         try:
@@ -162,16 +185,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> AsyncApp:
     app.add_error_handler(ProblemException, _connexion_problem_handler)
     app.add_error_handler(HTTPException, _http_exception_handler)
     app.add_error_handler(Exception, _unexpected_handler)
-    app.add_middleware(AccessLog, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    partner_doc = SpecDocument(partner_api)
-    app.add_middleware(
-        RequestJournal,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        prefix=partner_doc.base_path,
-        record=sandbox.record_request,
-        redact=redact_link_tokens,
-    )
-    app.add_middleware(ForcedResponses, position=MiddlewarePosition.BEFORE_VALIDATION, specs=[partner_doc])
+    app.add_middleware(ForcedResponses, position=MiddlewarePosition.BEFORE_VALIDATION, specs=[SpecDocument(partner_api)])
     pages.register(app, lambda request: request.state.sandbox)
 
     async def healthz(request):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from .fixtures import FixtureError, load_world
 from .resources import default_fixtures_path
-from .settings import add_serve_arguments, settings_from_args
+from .settings import WORKER_SETTINGS, add_serve_arguments, settings_from_args
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -18,29 +19,29 @@ def _serve(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
-    from .app import build_sandbox, create_app
+    from .app import build_sandbox, configure_logging, create_app  # here: connexion is heavy for `token`
 
     settings = settings_from_args(args)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    configure_logging(settings.log_level)
     try:
         sandbox = build_sandbox(settings)
     except FixtureError as exc:
         print(f"partner-sandbox: bad fixture file, not starting:\n{exc}", file=sys.stderr)
         return 2
-    app = create_app(settings, sandbox)
     print(
         f"partner-sandbox: serving on http://{settings.host}:{settings.port} (links on {settings.base_url}),"
-        f" database {settings.db}",
+        f" database {settings.db}, {settings.workers} worker(s)",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=False,  # our own access log redacts link tokens
-        log_level=settings.log_level,
-    )
+    common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level)
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, sandbox), **common)
+    else:
+        # Each worker process builds its app from the same settings; the store was seeded above.
+        sandbox.store.close()
+        os.environ[WORKER_SETTINGS] = replace(settings, reset=False).to_json()
+        uvicorn.run("partner_sandbox.app:worker_app", factory=True, workers=settings.workers, **common)
     return 0
 
 

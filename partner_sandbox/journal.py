@@ -73,4 +73,4 @@ class RequestJournal:
                     "request_body": _text(request_body),
                     "response_body": self.redact(body) if body is not None else None,
                 }
-                await anyio.to_thread.run_sync(self.record, partner_id, entry)
+                self.record(partner_id, entry)

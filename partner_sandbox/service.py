@@ -91,7 +91,7 @@ class Sandbox:
             tx.reset_partner(partner, self.clock())
 
     def record_request(self, partner_id: str, entry: dict) -> None:
-        with self.store.transaction() as tx:
+        with self.store.transaction(durable=False) as tx:
             tx.add_journal_entry(partner_id, entry)
 
     def journal(self, partner_id: str, limit: int) -> list[dict]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
 from .resources import default_fixtures_path
 
 ENV_PREFIX = "PARTNER_SANDBOX_"
+WORKER_SETTINGS = "PARTNER_SANDBOX__WORKER_SETTINGS"  # the parent's settings, handed to worker processes
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -25,6 +27,16 @@ class Settings:
     reset: bool = False
     validate_responses: bool = True
     log_level: str = "info"
+    workers: int = os.cpu_count() or 1
+    durability: str = "normal"
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Settings":
+        data = json.loads(text)
+        return cls(**{**data, "fixtures": Path(data["fixtures"])})
 
     @property
     def base_url(self) -> str:
@@ -85,6 +97,20 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         help="validate every response against openapi.yaml (default: on)",
     )
     parser.add_argument("--log-level", default=default("log_level", defaults.log_level))
+    parser.add_argument(
+        "--durability",
+        choices=["normal", "full"],
+        default=default("durability", defaults.durability),
+        help="normal: a link answered 200 survives a crash or kill -9 of the server; full: also a power"
+        " loss (an fsync per write, slower). Default: %(default)s",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(default("workers", defaults.workers)),
+        help="server processes sharing the database (default: the machine's cores, %(default)s;"
+        " always 1 with --db :memory:)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -97,4 +123,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         reset=args.reset,
         validate_responses=args.validate_responses,
         log_level=args.log_level,
+        workers=1 if str(args.db) == ":memory:" else max(1, args.workers),
+        durability=args.durability,
     )
