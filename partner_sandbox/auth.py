@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -13,6 +14,7 @@ from .errors import AuthProblem
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("partner_id", "nbf", "exp")
 LEEWAY_SECONDS = 30  # clock skew tolerated on nbf and exp; documented in openapi.yaml
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,28 @@ class Partner:
 class Authenticator:
     """Checks `Authorization: Bearer <JWT>` against `X-TL-Partner-Id`; returns the partner id."""
 
-    def __init__(self, partners: Mapping[str, Partner], *, leeway: int = LEEWAY_SECONDS):
+    def __init__(self, partners: Mapping[str, Partner], *, leeway: int = LEEWAY_SECONDS,
+                 cache_size: int = VERIFIED_CACHE_SIZE):
         # JWT validation always uses the real clock, never a sandbox test clock.
         self._partners = dict(partners)
         self._leeway = leeway
+        # (Authorization value, partner header) -> (partner id, exp): a token that verified once is
+        # not verified again until it expires. Bounded; the oldest entries go first.
+        self._verified: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._cache_size = cache_size
 
     def authenticate(self, authorization: str | None, partner_header: str | None) -> str:
+        key = (authorization or "", partner_header or "")
+        hit = self._verified.get(key)
+        if hit is not None and time.time() <= hit[1] + self._leeway:
+            return hit[0]
+        partner_id, expires = self._authenticate(authorization, partner_header)
+        self._verified[key] = (partner_id, expires)
+        while len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return partner_id
+
+    def _authenticate(self, authorization: str | None, partner_header: str | None) -> tuple[str, float]:
         token = self._bearer_token(authorization)
         if not partner_header:
             raise AuthProblem("missing_partner_id", "The X-TL-Partner-Id header is required")
@@ -41,7 +59,7 @@ class Authenticator:
             raise AuthProblem(
                 "partner_mismatch", "The token's partner_id claim does not match X-TL-Partner-Id"
             )
-        return partner.id
+        return partner.id, float(claims["exp"])
 
     @staticmethod
     def _bearer_token(authorization: str | None) -> str:

@@ -77,3 +77,29 @@ def test_the_challenge_quotes_the_description():
     assert exc.value.headers["WWW-Authenticate"] == (
         'Bearer realm="partner-api", error="invalid_token", error_description="The bearer token is not a well-formed JWT"'
     )
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch):
+    auth = Authenticator({P.id: P}, cache_size=2)
+    now = int(time.time())
+    good = f"Bearer {token(nbf=now - 10, exp=now - LEEWAY_SECONDS + 1)}"  # valid for one more second
+    assert auth.authenticate(good, "p1") == "p1"
+    decoded = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k))
+    assert auth.authenticate(good, "p1") == "p1" and decoded == []  # from the cache
+    time.sleep(1.5)
+    with pytest.raises(AuthProblem) as exc:
+        auth.authenticate(good, "p1")  # past exp + leeway: verified again, and refused
+    assert exc.value.code == "token_expired" and decoded == [1]
+
+
+def test_the_cache_is_keyed_by_token_and_partner_header_and_bounded():
+    auth = Authenticator({P.id: P, Q.id: Q}, cache_size=2)
+    good = f"Bearer {token()}"
+    assert auth.authenticate(good, "p1") == "p1"
+    with pytest.raises(AuthProblem):
+        auth.authenticate(good, "p2")  # the same token under another partner's header
+    for i in range(3):
+        auth.authenticate(f"Bearer {token(exp=int(time.time()) + 100 + i)}", "p1")
+    assert len(auth._verified) == 2
