@@ -120,16 +120,12 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_)
         finally:
-            access_log.info(
-                json.dumps(
-                    {
-                        "method": scope["method"],
-                        "path": redact_path(scope["path"]),
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
+            if access_log.isEnabledFor(logging.INFO):
+                path = json.dumps(redact_path(scope["path"]))
+                elapsed = (time.perf_counter() - started) * 1000
+                access_log.info(
+                    f'{{"method": "{scope["method"]}", "path": {path}, "status": {status}, "duration_ms": {elapsed:.2f}}}'
                 )
-            )
 
 
 def build_sandbox(settings: Settings) -> Sandbox:

@@ -86,6 +86,7 @@ class Store(Protocol):
 
 SYNC_MODES = {"normal": "NORMAL", "full": "FULL"}
 JOURNAL_LIMIT = 200  # entries kept per partner
+JOURNAL_TRIM_EVERY = 20
 
 _LINK_COLUMNS = (
     "l.id, l.workspace_id, l.user_id, w.partner_id, l.status, l.issued_at, l.expires_at, l.closed_at"
@@ -201,7 +202,11 @@ class SqliteTransaction(Transaction):
         _seed_workspaces(self._conn, partner, now)
 
     def add_journal_entry(self, partner_id: str, entry: dict) -> None:
-        self._conn.execute("INSERT INTO journal (partner_id, entry) VALUES (?, ?)", (partner_id, json.dumps(entry)))
+        cursor = self._conn.execute(
+            "INSERT INTO journal (partner_id, entry) VALUES (?, ?)", (partner_id, json.dumps(entry))
+        )
+        if cursor.lastrowid % JOURNAL_TRIM_EVERY:
+            return  # trimmed now and then: at most JOURNAL_LIMIT + JOURNAL_TRIM_EVERY rows a partner
         self._conn.execute(
             "DELETE FROM journal WHERE partner_id = ? AND id <= "
             "(SELECT id FROM journal WHERE partner_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",

@@ -63,12 +63,14 @@ class SandboxProcess:
 
     def command(self, *extra: str) -> list[str]:
         return [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(self.port), "--db", self.db,
-                "--fixtures", str(self.fixtures), *self.args, *extra]
+                "--fixtures", str(self.fixtures), "--validate-responses", *self.args, *extra]
 
     def start(self, *extra: str, wait: bool = True) -> "SandboxProcess":
         log = open(self.log_path, "ab")
         env = {**os.environ, **self.env}
-        self.proc = subprocess.Popen(self.command(*extra), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.tmp)
+        # Its own process group: the server and its worker processes stop (or crash) together.
+        self.proc = subprocess.Popen(self.command(*extra), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.tmp,
+                                     start_new_session=True)
         log.close()
         if wait:
             self.wait_ready()
@@ -92,15 +94,16 @@ class SandboxProcess:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
     def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        """A crash: SIGKILL to the server and every worker process at once."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
     def restart(self, *extra: str) -> "SandboxProcess":

@@ -228,7 +228,8 @@ def test_journal_keeps_the_last_200(server):
     assert len(entries) == 200
     import sqlite3
     with sqlite3.connect(server.db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM journal WHERE partner_id = 'sandbox-partner'").fetchone()[0] == 200
+        kept = conn.execute("SELECT COUNT(*) FROM journal WHERE partner_id = 'sandbox-partner'").fetchone()[0]
+    assert 200 <= kept <= 220  # trimmed every 20 entries
 
 
 def test_control_api_spec_and_swagger_ui_are_served(server):
