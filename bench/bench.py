@@ -73,7 +73,9 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def run_wrk(port: int, args, env: dict) -> dict:
+def run_wrk(port: int, args, env: dict, warmup: bool = True) -> dict:
+    if warmup:  # a short unmeasured run first: caches, connections, the token cache
+        run_wrk(port, argparse.Namespace(**{**vars(args), "duration": 2}), env, warmup=False)
     cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
            "--timeout", "5s", "-s", str(BENCH / "wrk_qr.lua"), f"http://127.0.0.1:{port}"]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout

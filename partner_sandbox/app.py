@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -128,13 +129,19 @@ class AccessLog:
                 )
 
 
-def build_sandbox(settings: Settings) -> Sandbox:
-    """Load and validate the fixtures, open (and if needed seed) the store: fails fast on bad input."""
-    world = load_world(settings.fixtures)
+def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
+    """Open the store; with `seed`, first load and validate the fixtures and seed an empty store
+    (or re-seed with --reset): fails fast on bad input. Worker processes open the store the parent
+    seeded, and read the fixtures only if a partner resets."""
     store = SqliteStore(settings.db, durability=settings.durability)
-    store.seed_if_empty(world, system_clock(), reset=settings.reset)
+    if seed:
+        world = load_world(settings.fixtures)
+        store.seed_if_empty(world, system_clock(), reset=settings.reset)
+        fixtures = lambda: world  # noqa: E731
+    else:
+        fixtures = functools.cache(lambda: load_world(settings.fixtures))
     authenticator = Authenticator({p.id: p for p in store.partners()})
-    return Sandbox(settings=settings, store=store, authenticator=authenticator, world=world)
+    return Sandbox(settings=settings, store=store, authenticator=authenticator, world=fixtures)
 
 
 def configure_logging(level: str) -> None:
@@ -146,7 +153,7 @@ def worker_app() -> ASGIApp:
     """The app factory uvicorn calls in each worker process of `serve --workers N`."""
     settings = Settings.from_json(os.environ[WORKER_SETTINGS])
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, build_sandbox(settings, seed=False))
 
 
 def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:

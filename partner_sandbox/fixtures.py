@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
+import jsonschema_rs
 import yaml
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,}$"  # base64url, at least 128 bits
@@ -174,21 +175,28 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
     return errors
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
+_FAST_CHECK = jsonschema_rs.validator_for(FIXTURE_SCHEMA)
+
+
 def parse_world(text: str, source: str) -> World:
     """Validate a fixture document and build the World; raises FixtureError naming every problem."""
     try:
-        doc = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise FixtureError(f"{source}{where}: (document): not valid YAML: {getattr(exc, 'problem', exc)}") from None
 
-    validator = jsonschema.Draft202012Validator(FIXTURE_SCHEMA)
-    found = [(list(e.absolute_path), e.message) for e in validator.iter_errors(doc)]
+    # The Rust validator settles a good world quickly; a bad one is described by jsonschema.
+    found = []
+    if not _FAST_CHECK.is_valid(doc):
+        validator = jsonschema.Draft202012Validator(FIXTURE_SCHEMA)
+        found = [(list(e.absolute_path), e.message) for e in validator.iter_errors(doc)]
     if not found:
         found = _semantic_errors(doc)
     if found:
+        root = yaml.compose(text, Loader=_LOADER)  # only now: line numbers for the messages
         lines = []
         for path, reason in sorted(found, key=lambda f: [str(p) for p in f[0]]):
             line = _line_of(root, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime
 
 from . import domain
@@ -17,7 +18,7 @@ class Sandbox:
     settings: Settings
     store: Store
     authenticator: Authenticator
-    world: World
+    world: Callable[[], World]  # the fixtures, loaded when first needed (workers rarely reset)
     clock: domain.Clock = domain.system_clock  # real time; each partner's test clock is relative to it
     new_token: domain.TokenSource = domain.new_link_token
 
@@ -86,7 +87,7 @@ class Sandbox:
 
     def reset(self, partner_id: str) -> None:
         # A partner the fixtures no longer hold is restored to what they say of it: no workspaces.
-        partner = self.world.partner(partner_id) or PartnerFixture(partner_id, "", ())
+        partner = self.world().partner(partner_id) or PartnerFixture(partner_id, "", ())
         with self.store.transaction() as tx:
             tx.reset_partner(partner, self.clock())
 

@@ -222,25 +222,22 @@ class SqliteTransaction(Transaction):
 
 def _seed_workspaces(conn: sqlite3.Connection, partner: PartnerFixture, now: datetime) -> None:
     stamp = rfc3339(now)
+    conn.executemany("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", [(ws.id, partner.id) for ws in partner.workspaces])
+    conn.executemany(
+        "INSERT INTO users (workspace_id, user_id, wa_account_id, wa_phone, wa_connected_at) VALUES (?, ?, ?, ?, ?)",
+        [
+            (ws.id, user.id, *((user.whatsapp.account_id, user.whatsapp.phone_number_e164, stamp) if user.whatsapp else (None, None, None)))
+            for ws in partner.workspaces
+            for user in ws.users
+        ],
+    )
+    tx = SqliteTransaction(conn)
     for ws in partner.workspaces:
-        conn.execute("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", (ws.id, partner.id))
         for user in ws.users:
-            wa = user.whatsapp
-            conn.execute(
-                "INSERT INTO users (workspace_id, user_id, wa_account_id, wa_phone, wa_connected_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (ws.id, user.id, wa.account_id if wa else None, wa.phone_number_e164 if wa else None,
-                 stamp if wa else None),
-            )
             if user.active_link:
                 link = user.active_link
-                SqliteTransaction(conn).add_link(
-                    ws.id,
-                    user.id,
-                    token_digest(link.token or new_link_token()),
-                    now,
-                    now + timedelta(hours=link.expires_in_hours),
-                )
+                tx.add_link(ws.id, user.id, token_digest(link.token or new_link_token()), now,
+                            now + timedelta(hours=link.expires_in_hours))
 
 
 def seed(conn: sqlite3.Connection, world: World, now: datetime) -> None:
@@ -320,7 +317,10 @@ class SqliteStore:
             for table in ("links", "users", "workspaces", "clocks", "journal", "partners", "meta"):
                 conn.execute(f"DELETE FROM {table}")
             seed(conn, world, now)
-            return True
+        with self._lock:
+            # Fold the seeded world into the database file now, not during the first requests.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
 
     def partners(self) -> list[Partner]:
         with self._lock:
