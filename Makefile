@@ -4,12 +4,12 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint chromium clean
+.PHONY: run test lint bench system-packages clean
 
 run: $(STAMP)
 	$(VENV)/bin/partner-sandbox serve
 
-test: $(STAMP) chromium
+test: $(STAMP) system-packages
 	$(VENV)/bin/python -m pytest
 
 lint: $(STAMP)
@@ -21,10 +21,22 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# The browser tests drive Debian's Chromium (playwright's own browser download is not used).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || $(SUDO) sh -c 'apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'
+# Debian packages the tests use: Chromium for the browser tests (playwright's own browser download
+# is not used) and PostgreSQL, of which the tests start a throwaway cluster of their own.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -z "$$missing" || $(SUDO) sh -c "apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null"
+
+# A benchmark, not a test: prints figures (see bench/bench.py). Needs wrk; Prism is measured too.
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || $(SUDO) sh -c 'apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null'
+	@test -x bench/.prism/node_modules/.bin/prism || ! command -v npm >/dev/null 2>&1 || \
+		npm install --silent --no-audit --no-fund --prefix bench/.prism @stoplight/prism-cli@5.16.0
+	$(VENV)/bin/python bench/bench.py
 
 clean:
 	rm -rf $(VENV) .sandbox .pytest_cache

@@ -30,7 +30,7 @@ from .fastpath import FastLane
 from .scenarios import ForcedResponses, SpecDocument
 from .service import Sandbox
 from .settings import WORKER_SETTINGS, Settings
-from .store import SqliteStore
+from .store import open_store
 from .validation import CompiledSchemas, validator_map
 
 log = logging.getLogger("partner_sandbox")
@@ -133,7 +133,7 @@ def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
     """Open the store; with `seed`, first load and validate the fixtures and seed an empty store
     (or re-seed with --reset): fails fast on bad input. Worker processes open the store the parent
     seeded, and read the fixtures only if a partner resets."""
-    store = SqliteStore(settings.db, durability=settings.durability)
+    store = open_store(settings.db, durability=settings.durability)
     if seed:
         world = load_world(settings.fixtures)
         store.seed_if_empty(world, system_clock(), reset=settings.reset)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 from dataclasses import replace
@@ -30,7 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     print(
         f"partner-sandbox: serving on http://{settings.host}:{settings.port} (links on {settings.base_url}),"
-        f" database {settings.db}, {settings.workers} worker(s)",
+        f" database {redact_url(settings.db)}, {settings.workers} worker(s)",
         file=sys.stderr,
         flush=True,
     )
@@ -43,6 +44,11 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ[WORKER_SETTINGS] = replace(settings, reset=False).to_json()
         uvicorn.run("partner_sandbox.app:worker_app", factory=True, workers=settings.workers, **common)
     return 0
+
+
+def redact_url(db: str) -> str:
+    """A database URL without its password, for printing."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", db)
 
 
 def _token(args: argparse.Namespace) -> int:

@@ -230,6 +230,9 @@ def scan_link_token(tx: Transaction, token: str, real_now: datetime) -> tuple[Li
     link = link_for_token(tx, token)
     if link is None:
         return None
+    # Lock the user as issuance does (on PostgreSQL), then read the link again: it may have changed.
+    tx.user(link.workspace_id, link.user_id)
+    link = link_for_token(tx, token)
     now = partner_now(tx, link.partner_id, real_now)
     state = link.state(now)
     if state != "active":

@@ -74,7 +74,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
     parser.add_argument(
         "--db",
         default=default("db", defaults.db),
-        help="SQLite database file, or :memory: for a throwaway run (default: %(default)s)",
+        help="SQLite database file, :memory: for a throwaway run, or postgresql://... for a database"
+        " shared by several replicas (default: %(default)s)",
     )
     parser.add_argument(
         "--fixtures", type=Path, default=default("fixtures", defaults.fixtures), help="the sandbox world (YAML)"

@@ -1,4 +1,4 @@
-"""Durable sandbox state: the Store interface and its SQLite implementation."""
+"""Durable sandbox state: the Store interface, and its SQLite and PostgreSQL implementations."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from .domain import (
 )
 from .fixtures import PartnerFixture, World
 
-SCHEMA = """
+# The schema of both backends; {id} and {bigint} are filled in per dialect.
+SCHEMA_TEMPLATE = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS partners (id TEXT PRIMARY KEY, secret TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS workspaces (
@@ -35,17 +36,17 @@ CREATE TABLE IF NOT EXISTS workspaces (
 );
 CREATE TABLE IF NOT EXISTS users (
     workspace_id TEXT NOT NULL REFERENCES workspaces(id),
-    user_id INTEGER NOT NULL,
-    wa_account_id INTEGER,
+    user_id {bigint} NOT NULL,
+    wa_account_id {bigint},
     wa_phone TEXT,
     wa_connected_at TEXT,
     wa_disconnected_at TEXT,
     PRIMARY KEY (workspace_id, user_id)
 );
 CREATE TABLE IF NOT EXISTS links (
-    id INTEGER PRIMARY KEY,
+    id {id},
     workspace_id TEXT NOT NULL,
-    user_id INTEGER NOT NULL,
+    user_id {bigint} NOT NULL,
     token_sha256 TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired', 'used')),
     issued_at TEXT NOT NULL,
@@ -55,11 +56,11 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE TABLE IF NOT EXISTS clocks (
     partner_id TEXT PRIMARY KEY REFERENCES partners(id),
-    offset_us INTEGER NOT NULL,
+    offset_us {bigint} NOT NULL,
     frozen_at TEXT
 );
 CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY,
+    id {id},
     partner_id TEXT NOT NULL,
     entry TEXT NOT NULL
 );
@@ -68,6 +69,8 @@ CREATE INDEX IF NOT EXISTS journal_by_partner ON journal (partner_id, id);
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
     ON links (workspace_id, user_id) WHERE status = 'active';
 """
+SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER")
+POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(id="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", bigint="BIGINT")
 
 
 class Store(Protocol):
@@ -107,10 +110,29 @@ def _link(row) -> LinkRecord:
     return LinkRecord(row[0], row[1], row[2], row[3], row[4], _time(row[5]), _time(row[6]), _time(row[7]))
 
 
-class SqliteTransaction(Transaction):
-    """The domain's Transaction over one SQLite connection inside BEGIN IMMEDIATE."""
+class _Sql:
+    """One open connection's statements, written once with `?` placeholders for both backends."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn, *, placeholder: str = "?", for_update: str = ""):
+        self._raw = conn
+        self._placeholder = placeholder
+        self.for_update = for_update  # row lock on a user, where the backend has one
+
+    def _sql(self, sql: str) -> str:
+        return sql if self._placeholder == "?" else sql.replace("?", self._placeholder)
+
+    def execute(self, sql: str, params=()):
+        return self._raw.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows) -> None:
+        cursor = self._raw.cursor()
+        cursor.executemany(self._sql(sql), rows)
+
+
+class SqlTransaction(Transaction):
+    """The domain's Transaction inside one open database transaction, on either backend."""
+
+    def __init__(self, conn: _Sql):
         self._conn = conn
 
     def workspace_owner(self, workspace_id: str) -> str | None:
@@ -118,8 +140,10 @@ class SqliteTransaction(Transaction):
         return row[0] if row else None
 
     def user(self, workspace_id: str, user_id: int) -> UserState | None:
+        # Rules start here, so on PostgreSQL this row lock queues changes to one user across replicas.
         row = self._conn.execute(
-            "SELECT wa_connected_at IS NOT NULL FROM users WHERE workspace_id = ? AND user_id = ?",
+            "SELECT wa_connected_at IS NOT NULL FROM users WHERE workspace_id = ? AND user_id = ?"
+            + self._conn.for_update,
             (workspace_id, user_id),
         ).fetchone()
         return UserState(workspace_id, user_id, bool(row[0])) if row else None
@@ -188,7 +212,8 @@ class SqliteTransaction(Transaction):
             self._conn.execute("DELETE FROM clocks WHERE partner_id = ?", (partner_id,))
             return
         self._conn.execute(
-            "INSERT OR REPLACE INTO clocks (partner_id, offset_us, frozen_at) VALUES (?, ?, ?)",
+            "INSERT INTO clocks (partner_id, offset_us, frozen_at) VALUES (?, ?, ?) ON CONFLICT (partner_id)"
+            " DO UPDATE SET offset_us = excluded.offset_us, frozen_at = excluded.frozen_at",
             (partner_id, state.offset // timedelta(microseconds=1), _stamp(state.frozen_at)),
         )
 
@@ -199,13 +224,27 @@ class SqliteTransaction(Transaction):
         self._conn.execute(f"DELETE FROM users WHERE workspace_id IN ({owned})", (partner.id,))
         self._conn.execute("DELETE FROM workspaces WHERE partner_id = ?", (partner.id,))
         self._conn.execute("DELETE FROM clocks WHERE partner_id = ?", (partner.id,))
-        _seed_workspaces(self._conn, partner, now)
+        _seed_workspaces(self, partner, now)
+
+    def seed_if_empty(self, world: World, now: datetime, reset: bool) -> bool:
+        if self._conn.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone() and not reset:
+            return False
+        for table in ("links", "users", "workspaces", "clocks", "journal", "partners", "meta"):
+            self._conn.execute(f"DELETE FROM {table}")
+        for partner in world.partners:
+            self._conn.execute("INSERT INTO partners (id, secret) VALUES (?, ?)", (partner.id, partner.secret))
+            _seed_workspaces(self, partner, now)
+        self._conn.execute("INSERT INTO meta (key, value) VALUES ('seeded_at', ?)", (rfc3339(now),))
+        return True
+
+    def partners(self) -> list[Partner]:
+        return [Partner(*row) for row in self._conn.execute("SELECT id, secret FROM partners").fetchall()]
 
     def add_journal_entry(self, partner_id: str, entry: dict) -> None:
-        cursor = self._conn.execute(
-            "INSERT INTO journal (partner_id, entry) VALUES (?, ?)", (partner_id, json.dumps(entry))
-        )
-        if cursor.lastrowid % JOURNAL_TRIM_EVERY:
+        entry_id = self._conn.execute(
+            "INSERT INTO journal (partner_id, entry) VALUES (?, ?) RETURNING id", (partner_id, json.dumps(entry))
+        ).fetchone()[0]
+        if entry_id % JOURNAL_TRIM_EVERY:
             return  # trimmed now and then: at most JOURNAL_LIMIT + JOURNAL_TRIM_EVERY rows a partner
         self._conn.execute(
             "DELETE FROM journal WHERE partner_id = ? AND id <= "
@@ -220,10 +259,11 @@ class SqliteTransaction(Transaction):
         return [json.loads(row[0]) for row in rows]
 
 
-def _seed_workspaces(conn: sqlite3.Connection, partner: PartnerFixture, now: datetime) -> None:
+def _seed_workspaces(tx: SqlTransaction, partner: PartnerFixture, now: datetime) -> None:
     stamp = rfc3339(now)
-    conn.executemany("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", [(ws.id, partner.id) for ws in partner.workspaces])
-    conn.executemany(
+    sql = tx._conn
+    sql.executemany("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", [(ws.id, partner.id) for ws in partner.workspaces])
+    sql.executemany(
         "INSERT INTO users (workspace_id, user_id, wa_account_id, wa_phone, wa_connected_at) VALUES (?, ?, ?, ?, ?)",
         [
             (ws.id, user.id, *((user.whatsapp.account_id, user.whatsapp.phone_number_e164, stamp) if user.whatsapp else (None, None, None)))
@@ -231,21 +271,12 @@ def _seed_workspaces(conn: sqlite3.Connection, partner: PartnerFixture, now: dat
             for user in ws.users
         ],
     )
-    tx = SqliteTransaction(conn)
     for ws in partner.workspaces:
         for user in ws.users:
             if user.active_link:
                 link = user.active_link
                 tx.add_link(ws.id, user.id, token_digest(link.token or new_link_token()), now,
                             now + timedelta(hours=link.expires_in_hours))
-
-
-def seed(conn: sqlite3.Connection, world: World, now: datetime) -> None:
-    """Write the fixture world into an empty store (inside the caller's transaction)."""
-    for partner in world.partners:
-        conn.execute("INSERT INTO partners (id, secret) VALUES (?, ?)", (partner.id, partner.secret))
-        _seed_workspaces(conn, partner, now)
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded_at', ?)", (rfc3339(now),))
 
 
 class SqliteStore:
@@ -276,7 +307,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._queue = open(f"{target}.lock", "a+b") if is_file else None  # noqa: SIM115 (kept open)
         with self._lock:
-            self._conn.executescript(SCHEMA)
+            self._conn.executescript(SQLITE_SCHEMA)
 
     @contextmanager
     def _immediate(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -301,30 +332,26 @@ class SqliteStore:
                     fcntl.flock(self._queue, fcntl.LOCK_UN)
 
     @contextmanager
-    def transaction(self, *, durable: bool = True) -> Iterator[SqliteTransaction]:
+    def transaction(self, *, durable: bool = True) -> Iterator[SqlTransaction]:
         """One atomic transaction. `durable=False` skips the fsync at commit, for records (the
         request journal) whose last moments may be lost to a power cut; the next durable commit
         syncs them too."""
         with self._immediate(durable) as conn:
-            yield SqliteTransaction(conn)
+            yield SqlTransaction(_Sql(conn))
 
     def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool:
         """Seed from the fixtures when the store is empty (or when `reset`); True if it seeded."""
-        with self._immediate() as conn:
-            seeded = conn.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone()
-            if seeded and not reset:
-                return False
-            for table in ("links", "users", "workspaces", "clocks", "journal", "partners", "meta"):
-                conn.execute(f"DELETE FROM {table}")
-            seed(conn, world, now)
-        with self._lock:
-            # Fold the seeded world into the database file now, not during the first requests.
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return True
+        with self.transaction() as tx:
+            seeded = tx.seed_if_empty(world, now, reset)
+        if seeded:
+            with self._lock:
+                # Fold the seeded world into the database file now, not during the first requests.
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return seeded
 
     def partners(self) -> list[Partner]:
-        with self._lock:
-            return [Partner(*row) for row in self._conn.execute("SELECT id, secret FROM partners")]
+        with self.transaction() as tx:
+            return tx.partners()
 
     def ping(self) -> None:
         with self._lock:
@@ -335,3 +362,71 @@ class SqliteStore:
             self._conn.close()
             if self._queue is not None:
                 self._queue.close()
+
+
+class PostgresStore:
+    """PostgreSQL store, for several sandbox replicas behind a load balancer.
+
+    The same statements as SQLite. A transaction runs at READ COMMITTED and starts its rules by
+    locking the user's row (SELECT ... FOR UPDATE), which queues changes to one user across
+    replicas; the partial unique index on active links backs the rule up. The schema is created
+    (migrated) at start-up under an advisory lock, so replicas may start together.
+    """
+
+    MIGRATION_LOCK = 7_340_001  # pg_advisory_xact_lock key for schema changes and seeding
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self._conn = psycopg.connect(url, autocommit=True)
+        self._lock = threading.Lock()
+        with self._begin() as sql:
+            sql.execute("SELECT pg_advisory_xact_lock(?)", (self.MIGRATION_LOCK,))
+            for statement in _statements(POSTGRES_SCHEMA):
+                sql.execute(statement)
+
+    @contextmanager
+    def _begin(self) -> Iterator[_Sql]:
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield _Sql(self._conn, placeholder="%s", for_update=" FOR UPDATE")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[SqlTransaction]:
+        """One atomic transaction (PostgreSQL commits are always durable)."""
+        with self._begin() as sql:
+            yield SqlTransaction(sql)
+
+    def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool:
+        with self._begin() as sql:
+            sql.execute("SELECT pg_advisory_xact_lock(?)", (self.MIGRATION_LOCK,))
+            return SqlTransaction(sql).seed_if_empty(world, now, reset)
+
+    def partners(self) -> list[Partner]:
+        with self.transaction() as tx:
+            return tx.partners()
+
+    def ping(self) -> None:
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def open_store(db: str, *, durability: str = "normal") -> Store:
+    """`postgresql://...` (or `postgres://...`) opens PostgreSQL; anything else is a SQLite file or :memory:."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(db)
+    return SqliteStore(db, durability=durability)

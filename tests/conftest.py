@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sandbox_process import DEFAULT_FIXTURES, SandboxProcess  # noqa: E402
+from sandbox_process import DEFAULT_FIXTURES, PostgresCluster, SandboxProcess  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +49,11 @@ def default_sandbox(tmp_path_factory) -> SandboxProcess:
     server = SandboxProcess(tmp_path_factory.mktemp("default"), fixtures=DEFAULT_FIXTURES).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresCluster:
+    """A PostgreSQL cluster of the session's own; `postgres.new_database()` gives an empty database."""
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.stop()

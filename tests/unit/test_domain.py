@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from partner_sandbox import domain
 from partner_sandbox.errors import Problem
 from partner_sandbox.fixtures import parse_world
-from partner_sandbox.store import SqliteStore
+from partner_sandbox.store import PostgresStore, SqliteStore
 
 WORLD = parse_world(
     """
@@ -45,9 +45,13 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def store():
-    s = SqliteStore(":memory:")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request):
+    """The rules run on both backends: SQLite in memory, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        s = SqliteStore(":memory:")
+    else:
+        s = PostgresStore(request.getfixturevalue("postgres").new_database())
     s.seed_if_empty(WORLD, T0)
     yield s
     s.close()
@@ -61,9 +65,9 @@ def issue(store, clock, user=1, hours=24, partner="p1", workspace="w1", tokens=N
 
 
 def active_links(store, workspace="w1", user=1) -> int:
-    conn = store._conn
-    return conn.execute("SELECT COUNT(*) FROM links WHERE workspace_id=? AND user_id=? AND status='active'",
-                        (workspace, user)).fetchone()[0]
+    with store.transaction() as tx:
+        return tx._conn.execute("SELECT COUNT(*) FROM links WHERE workspace_id=? AND user_id=? AND status='active'",
+                                (workspace, user)).fetchone()[0]
 
 
 def test_fresh_user_gets_a_link_expiring_after_the_hours(store):
@@ -89,8 +93,9 @@ def test_expired_link_is_not_revoked_and_the_boundary_counts_as_expired(store):
     clock.now = T0 + timedelta(hours=1)  # exactly at expires_at: no longer active
     assert issue(store, clock).previous_qr_revoked is False
     assert active_links(store) == 1
-    statuses = [r[0] for r in store._conn.execute(
-        "SELECT status FROM links WHERE workspace_id='w1' AND user_id=1 ORDER BY id")]
+    with store.transaction() as tx:
+        statuses = [r[0] for r in tx._conn.execute(
+            "SELECT status FROM links WHERE workspace_id='w1' AND user_id=1 ORDER BY id").fetchall()]
     assert statuses == ["expired", "active"]
 
 
@@ -137,15 +142,16 @@ def test_a_failed_issuance_changes_nothing(store):
     assert issue(store, clock, user=2).previous_qr_revoked is True  # the earlier link survived the rollback
 
 
-def test_the_store_refuses_a_second_active_link():
+def test_the_store_refuses_a_second_active_link(store):
     import sqlite3
 
-    s = SqliteStore(":memory:")
-    s.seed_if_empty(WORLD, T0)
-    with pytest.raises(sqlite3.IntegrityError):
-        with s.transaction() as tx:
+    import psycopg
+
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
+        with store.transaction() as tx:
             tx.add_link("w1", 1, "digest-a", T0, T0 + timedelta(hours=1))
             tx.add_link("w1", 1, "digest-b", T0, T0 + timedelta(hours=1))
+    assert active_links(store) == 0  # the transaction rolled back whole
 
 
 def test_link_tokens_are_unguessable():
