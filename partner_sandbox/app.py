@@ -162,7 +162,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     app = connexion_app(settings, sandbox)
     partner_doc = SpecDocument(spec_path())
     lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
-    journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_request, redact=redact_link_tokens)
+    journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_link_tokens)
     return AccessLog(journal)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-import anyio
+import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .domain import rfc3339
@@ -20,14 +20,30 @@ def _text(chunks: list[bytes]) -> str | None:
 
 
 class RequestJournal:
-    """Wraps the app; after each response on `prefix`, records it for the authenticated partner."""
+    """Wraps the app; after each response on `prefix`, records it for the authenticated partner.
 
-    def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[str, dict], None],
+    Entries are written in groups: the first entry after a write schedules the next write for the
+    event loop's next turn, and entries arriving meanwhile join it, so that under load many
+    requests share one store transaction, and when idle an entry is written at once.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[list[tuple[str, dict]]], None],
                  redact: Callable[[str], str]):
         self.app = app
         self.prefix = prefix.rstrip("/") + "/"
         self.record = record
         self.redact = redact
+        self._pending: list[tuple[str, dict]] = []
+
+    def _write(self) -> None:
+        entries, self._pending = self._pending, []
+        if entries:
+            self.record(entries)
+
+    def _add(self, partner_id: str, entry: dict) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._write)
+        self._pending.append((partner_id, entry))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -73,4 +89,4 @@ class RequestJournal:
                     "request_body": _text(request_body),
                     "response_body": self.redact(body) if body is not None else None,
                 }
-                self.record(partner_id, entry)
+                self._add(partner_id, entry)

@@ -91,9 +91,11 @@ class Sandbox:
         with self.store.transaction() as tx:
             tx.reset_partner(partner, self.clock())
 
-    def record_request(self, partner_id: str, entry: dict) -> None:
+    def record_requests(self, entries: list[tuple[str, dict]]) -> None:
+        """Journal entries (partner id, entry), in one transaction."""
         with self.store.transaction(durable=False) as tx:
-            tx.add_journal_entry(partner_id, entry)
+            for partner_id, entry in entries:
+                tx.add_journal_entry(partner_id, entry)
 
     def journal(self, partner_id: str, limit: int) -> list[dict]:
         with self.store.transaction() as tx:

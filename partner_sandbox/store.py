@@ -298,6 +298,7 @@ class SqliteStore:
         self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout = 10000")
         self._conn.execute("PRAGMA foreign_keys = ON")
+        self._sync = "OFF"  # an in-memory database has nothing to sync
         if is_file:
             self._conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL (in WAL mode): a commit survives the process being killed, fsync at checkpoints;
@@ -315,8 +316,9 @@ class SqliteStore:
             if self._queue is not None:
                 fcntl.flock(self._queue, fcntl.LOCK_EX)
             conn = self._conn
+            relaxed = not durable and self._sync == "FULL"  # NORMAL does not fsync commits anyway
             try:
-                if not durable and self._queue is not None:
+                if relaxed:
                     conn.execute("PRAGMA synchronous = OFF")
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -326,7 +328,7 @@ class SqliteStore:
                     raise
                 conn.execute("COMMIT")
             finally:
-                if not durable and self._queue is not None:
+                if relaxed:
                     conn.execute(f"PRAGMA synchronous = {self._sync}")
                 if self._queue is not None:
                     fcntl.flock(self._queue, fcntl.LOCK_UN)

@@ -63,7 +63,7 @@ class SandboxProcess:
 
     def command(self, *extra: str) -> list[str]:
         return [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(self.port), "--db", self.db,
-                "--fixtures", str(self.fixtures), "--validate-responses", *self.args, *extra]
+                "--fixtures", str(self.fixtures), *self.args, *extra]
 
     def start(self, *extra: str, wait: bool = True) -> "SandboxProcess":
         log = open(self.log_path, "ab")
