@@ -138,3 +138,18 @@ def test_concurrent_issuance_keeps_one_active_link(sandbox, fresh_user):
             (user,),
         ).fetchone()[0]
     assert active == 1
+
+
+def test_fast_lane_and_connexion_answer_alike(sandbox, fresh_user):
+    """A well-formed request takes the fast lane; any Prefer header sends it through connexion
+    (which ignores an unknown preference). Both answers are the same contract."""
+    fast = sandbox.issue("qa-workspace", fresh_user(), json={"expires_in_hours": 5})
+    slow = sandbox.issue("qa-workspace", fresh_user(), json={"expires_in_hours": 5},
+                         headers={"Prefer": "return=representation"})
+    for r in (fast, slow):
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.headers["cache-control"] == "no-store" and "preference-applied" not in r.headers
+    a, b = fast.json(), slow.json()
+    assert {k: type(v) for k, v in a.items()} == {k: type(v) for k, v in b.items()}
+    assert a["expires_at"][:13] == b["expires_at"][:13]
+    assert (a["previous_qr_revoked"], b["previous_qr_revoked"]) == (False, False)
