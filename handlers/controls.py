@@ -5,6 +5,7 @@ from __future__ import annotations
 from connexion import request
 
 from partner_sandbox import views
+from partner_sandbox.errors import Problem
 
 JSON = {"Content-Type": "application/json"}
 
@@ -32,3 +33,28 @@ def reset(token_info: dict):
 
 def list_requests(token_info: dict, limit: int = 20):
     return {"requests": request.state.sandbox.journal(token_info["partner_id"], limit)}, 200, JSON
+
+
+def get_webhook(token_info: dict):
+    return {"url": request.state.sandbox.webhook(token_info["partner_id"])}, 200, JSON
+
+
+def put_webhook(body: dict, token_info: dict):
+    request.state.sandbox.set_webhook(token_info["partner_id"], body["url"])
+    return {"url": body["url"]}, 200, JSON
+
+
+def delete_webhook(token_info: dict):
+    request.state.sandbox.set_webhook(token_info["partner_id"], None)
+    return None, 204
+
+
+def list_deliveries(token_info: dict, limit: int = 20):
+    records = request.state.sandbox.deliveries(token_info["partner_id"], limit)
+    return {"deliveries": [views.delivery(r) for r in records]}, 200, JSON
+
+
+def redeliver(delivery_id: int, token_info: dict):
+    if not request.state.sandbox.redeliver(token_info["partner_id"], delivery_id):
+        raise Problem("delivery_not_found", f"Delivery {delivery_id} was not found")
+    return None, 202

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -32,6 +33,7 @@ from .service import Sandbox
 from .settings import WORKER_SETTINGS, Settings
 from .store import open_store
 from .validation import CompiledSchemas, validator_map
+from .webhooks import Deliverer
 
 log = logging.getLogger("partner_sandbox")
 access_log = logging.getLogger("partner_sandbox.access")
@@ -169,9 +171,20 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
 def connexion_app(settings: Settings, sandbox: Sandbox) -> AsyncApp:
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        deliverer = Deliverer(
+            sandbox.store,
+            {p.id: p for p in sandbox.store.partners()},
+            max_attempts=settings.webhook_attempts,
+            backoff=settings.webhook_backoff,
+            timeout=settings.webhook_timeout,
+        )
+        delivering = asyncio.create_task(deliverer.run())
         try:
             yield {"sandbox": sandbox}
         finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
             sandbox.store.close()
 
     partner_api, controls = spec_path(), control_spec_path()

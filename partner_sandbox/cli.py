@@ -68,6 +68,56 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhooks(args: argparse.Namespace) -> int:
+    """Tail the caller's webhook delivery log: a line per attempt, as they happen."""
+    import time
+
+    import httpx
+
+    from .auth import Partner, mint_token
+
+    try:
+        partner = load_world(args.fixtures).partner(args.partner_id)
+    except FixtureError as exc:
+        print(f"partner-sandbox: bad fixture file:\n{exc}", file=sys.stderr)
+        return 2
+    if partner is None:
+        print(f"partner-sandbox: no partner '{args.partner_id}' in {args.fixtures}", file=sys.stderr)
+        return 2
+    url = args.base_url.rstrip("/") + "/sandbox/v1/webhook/deliveries"
+    shown: dict[int, int] = {}  # delivery id -> attempts printed
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    print(f"watching webhook deliveries of {partner.id} at {args.base_url} (Ctrl-C stops)", flush=True)
+    while deadline is None or time.monotonic() < deadline:
+        token = mint_token(Partner(partner.id, partner.secret), ttl_seconds=300)
+        try:
+            response = httpx.get(url, params={"limit": 200}, timeout=10,
+                                 headers={"Authorization": f"Bearer {token}", "X-TL-Partner-Id": partner.id})
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            print(f"partner-sandbox: cannot read {url}: {exc}", file=sys.stderr, flush=True)
+            time.sleep(args.interval)
+            continue
+        for delivery in reversed(response.json()["deliveries"]):
+            first = delivery["id"] not in shown
+            for number, attempt in enumerate(delivery["attempts"], start=1):
+                if number <= shown.get(delivery["id"], 0):
+                    continue
+                result = f"HTTP {attempt['status_code']}" if attempt["error"] is None else attempt["error"]
+                after = ""
+                if number == len(delivery["attempts"]):
+                    after = {"delivered": " delivered", "failed": " failed: no attempts left"}.get(
+                        delivery["status"], f" retry at {delivery['next_retry_at']}")
+                print(f"{attempt['at']}  #{delivery['id']} {delivery['event_type']}  {delivery['workspace_id']}/"
+                      f"{delivery['user_id']}  attempt {number}: {result} ({attempt['latency_ms']} ms){after}", flush=True)
+            if first and not delivery["attempts"]:
+                print(f"{delivery['created_at']}  #{delivery['id']} {delivery['event_type']}  "
+                      f"{delivery['workspace_id']}/{delivery['user_id']}  queued", flush=True)
+            shown[delivery["id"]] = len(delivery["attempts"])
+        time.sleep(args.interval)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="partner-sandbox", description="A stateful sandbox of the TimelinesAI Partner API.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -81,6 +131,14 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="seconds until the token expires (default: %(default)s)")
     token.add_argument("--fixtures", type=Path, default=default_fixtures_path())
     token.set_defaults(run=_token)
+
+    hooks = commands.add_parser("webhooks", help="print webhook deliveries as they happen (a tail of the log)")
+    hooks.add_argument("--base-url", default="http://127.0.0.1:8080", help="the sandbox (default: %(default)s)")
+    hooks.add_argument("--partner-id", default="sandbox-partner")
+    hooks.add_argument("--fixtures", type=Path, default=default_fixtures_path(), help="where the partner's secret is")
+    hooks.add_argument("--interval", type=float, default=1.0, help="seconds between looks (default: %(default)s)")
+    hooks.add_argument("--seconds", type=float, default=0, help="stop after this long (default: run until stopped)")
+    hooks.set_defaults(run=_webhooks)
     return top
 
 

@@ -97,6 +97,8 @@ class Transaction(Protocol):
 
     def journal(self, partner_id: str, limit: int) -> list[dict]: ...
 
+    def add_event(self, partner_id: str, workspace_id: str, user_id: int, body: dict) -> None: ...
+
 
 @dataclass(frozen=True)
 class IssuedLink:
@@ -139,7 +141,10 @@ def issue_qr_link(
         tx.close_link(previous.id, "revoked" if previous_revoked else "expired", now)
 
     if user.whatsapp_connected:
+        account = tx.account(workspace_id, user_id)
         tx.disconnect_whatsapp(workspace_id, user_id, now)
+        tx.add_event(partner_id, workspace_id, user_id, account_event(
+            DISCONNECTED, partner_id, workspace_id, user_id, account, now, "(a new QR link was issued)"))
 
     token = new_token()
     expires_at = now + timedelta(hours=expires_in_hours)
@@ -200,7 +205,38 @@ def _connect(tx: Transaction, link: LinkRecord, now: datetime) -> WhatsAppAccoun
     account = tx.account(link.workspace_id, link.user_id) or fake_account(link.workspace_id, link.user_id)
     tx.close_link(link.id, "used", now)
     tx.connect_whatsapp(link.workspace_id, link.user_id, account, now)
+    tx.add_event(link.partner_id, link.workspace_id, link.user_id, account_event(
+        CONNECTED, link.partner_id, link.workspace_id, link.user_id, account, now, "(QR code scanned)"))
     return WhatsAppAccount(account.account_id, account.phone_number_e164, now, None)
+
+
+# --- partner webhook events -------------------------------------------------------------------
+
+CONNECTED = "whatsapp_account:connected"
+DISCONNECTED = "whatsapp_account:disconnected"
+
+
+def event_time(moment: datetime) -> str:
+    """Webhook times: milliseconds, UTC, `Z`."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def account_event(event_type: str, partner_id: str, workspace_id: str, user_id: int,
+                  account: "WhatsAppAccount", at: datetime, reason: str) -> dict:
+    """The body of a whatsapp_account:* webhook, with the same ids and number the control API shows."""
+    when = "connected_at" if event_type == CONNECTED else "disconnected_at"
+    return {
+        "workspace_id": workspace_id,
+        "event_type": event_type,
+        "partner_id": partner_id,
+        "triggered_at": event_time(at),
+        "whatsapp_account_id": account.account_id,
+        "phone_number_e164": account.phone_number_e164,
+        "user_id": user_id,
+        when: event_time(at),
+        "reason": reason,
+    }
 
 
 def scan_active_link(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> WhatsAppAccount:

@@ -28,6 +28,7 @@ CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "Not found"),
     "workspace_not_found": (404, "Not found"),
     "user_not_found": (404, "Not found"),
+    "delivery_not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
     "no_active_link": (409, "Conflict"),
     "clock_out_of_range": (409, "Clock out of range"),

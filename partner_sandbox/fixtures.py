@@ -28,6 +28,7 @@ FIXTURE_SCHEMA = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1},
                     "secret": {"type": "string", "minLength": 32},
+                    "webhook_url": {"type": "string", "pattern": "^https?://[^\\s]+$"},
                     "workspaces": {
                         "type": "array",
                         "items": {
@@ -110,6 +111,7 @@ class PartnerFixture:
     id: str
     secret: str
     workspaces: tuple[WorkspaceFixture, ...] = field(default_factory=tuple)
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ def parse_world(text: str, source: str) -> World:
             PartnerFixture(
                 id=p["id"],
                 secret=p["secret"],
+                webhook_url=p.get("webhook_url"),
                 workspaces=tuple(
                     WorkspaceFixture(
                         id=w["id"],

@@ -100,3 +100,21 @@ class Sandbox:
     def journal(self, partner_id: str, limit: int) -> list[dict]:
         with self.store.transaction() as tx:
             return tx.journal(partner_id, limit)
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def webhook(self, partner_id: str) -> str | None:
+        with self.store.transaction() as tx:
+            return tx.webhook_url(partner_id)
+
+    def set_webhook(self, partner_id: str, url: str | None) -> None:
+        with self.store.transaction() as tx:
+            tx.set_webhook(partner_id, url)
+
+    def deliveries(self, partner_id: str, limit: int) -> list[dict]:
+        with self.store.transaction() as tx:
+            return tx.deliveries(partner_id, limit)
+
+    def redeliver(self, partner_id: str, delivery_id: int) -> bool:
+        with self.store.transaction() as tx:
+            return tx.redeliver(partner_id, delivery_id)

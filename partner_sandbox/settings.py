@@ -29,6 +29,9 @@ class Settings:
     log_level: str = "info"
     workers: int = os.cpu_count() or 1
     durability: str = "normal"
+    webhook_attempts: int = 6
+    webhook_backoff: float = 1.0
+    webhook_timeout: float = 5.0
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
@@ -107,6 +110,24 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         " loss (an fsync per write, slower). Default: %(default)s",
     )
     parser.add_argument(
+        "--webhook-attempts",
+        type=int,
+        default=int(default("webhook_attempts", defaults.webhook_attempts)),
+        help="delivery attempts of a webhook event before it is marked failed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--webhook-backoff",
+        type=float,
+        default=float(default("webhook_backoff", defaults.webhook_backoff)),
+        help="seconds before the first retry; doubled for each one after, with jitter (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--webhook-timeout",
+        type=float,
+        default=float(default("webhook_timeout", defaults.webhook_timeout)),
+        help="seconds a webhook receiver has to answer (default: %(default)s)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(default("workers", defaults.workers)),
@@ -127,4 +148,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         log_level=args.log_level,
         workers=1 if str(args.db) == ":memory:" else max(1, args.workers),
         durability=args.durability,
+        webhook_attempts=max(1, args.webhook_attempts),
+        webhook_backoff=max(0.0, args.webhook_backoff),
+        webhook_timeout=max(0.1, args.webhook_timeout),
     )

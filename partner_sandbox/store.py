@@ -6,6 +6,7 @@ import fcntl
 import json
 import sqlite3
 import threading
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -65,12 +66,40 @@ CREATE TABLE IF NOT EXISTS journal (
     entry TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_by_partner ON journal (partner_id, id);
+CREATE TABLE IF NOT EXISTS webhooks (partner_id TEXT PRIMARY KEY, url TEXT NOT NULL);
+-- The outbox: an event is written in the transaction of the change that causes it.
+CREATE TABLE IF NOT EXISTS webhook_events (
+    id {id},
+    event_id TEXT NOT NULL UNIQUE,
+    partner_id TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    user_id {bigint} NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    round_attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at {real} NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_events_due ON webhook_events (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS webhook_events_by_user ON webhook_events (workspace_id, user_id, id);
+CREATE INDEX IF NOT EXISTS webhook_events_by_partner ON webhook_events (partner_id, id);
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+    id {id},
+    event_row {bigint} NOT NULL,
+    at TEXT NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    latency_ms {real} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_attempts_by_event ON webhook_attempts (event_row, id);
 -- The rule "one active link per user", backed by the database itself.
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
     ON links (workspace_id, user_id) WHERE status = 'active';
 """
-SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER")
-POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(id="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", bigint="BIGINT")
+SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
+POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
+    id="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", bigint="BIGINT", real="DOUBLE PRECISION"
+)
 
 
 class Store(Protocol):
@@ -229,10 +258,13 @@ class SqlTransaction(Transaction):
     def seed_if_empty(self, world: World, now: datetime, reset: bool) -> bool:
         if self._conn.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone() and not reset:
             return False
-        for table in ("links", "users", "workspaces", "clocks", "journal", "partners", "meta"):
+        for table in ("links", "users", "workspaces", "clocks", "journal", "webhook_attempts", "webhook_events",
+                      "webhooks", "partners", "meta"):
             self._conn.execute(f"DELETE FROM {table}")
         for partner in world.partners:
             self._conn.execute("INSERT INTO partners (id, secret) VALUES (?, ?)", (partner.id, partner.secret))
+            if partner.webhook_url:
+                self.set_webhook(partner.id, partner.webhook_url)
             _seed_workspaces(self, partner, now)
         self._conn.execute("INSERT INTO meta (key, value) VALUES ('seeded_at', ?)", (rfc3339(now),))
         return True
@@ -251,6 +283,88 @@ class SqlTransaction(Transaction):
             "(SELECT id FROM journal WHERE partner_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
             (partner_id, partner_id, JOURNAL_LIMIT),
         )
+
+    # --- webhooks: the partner's URL, the outbox, attempts --------------------------------------
+
+    def webhook_url(self, partner_id: str) -> str | None:
+        row = self._conn.execute("SELECT url FROM webhooks WHERE partner_id = ?", (partner_id,)).fetchone()
+        return row[0] if row else None
+
+    def set_webhook(self, partner_id: str, url: str | None) -> None:
+        if url is None:
+            self._conn.execute("DELETE FROM webhooks WHERE partner_id = ?", (partner_id,))
+            return
+        self._conn.execute(
+            "INSERT INTO webhooks (partner_id, url) VALUES (?, ?) ON CONFLICT (partner_id) DO UPDATE SET url = excluded.url",
+            (partner_id, url),
+        )
+
+    def add_event(self, partner_id: str, workspace_id: str, user_id: int, body: dict) -> None:
+        """Into the outbox, when the partner has a webhook URL to deliver it to."""
+        self._conn.execute(
+            "INSERT INTO webhook_events (event_id, partner_id, workspace_id, user_id, body, status, next_attempt_at,"
+            " created_at) SELECT ?, ?, ?, ?, ?, 'pending', 0, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE partner_id = ?)",
+            (str(uuid.uuid4()), partner_id, workspace_id, user_id, json.dumps(body), body["triggered_at"], partner_id),
+        )
+
+    def claim_events(self, now: float, lease: float, limit: int) -> list[dict]:
+        """Due events, each the oldest pending one of its user (order per user), leased for `lease` s."""
+        rows = self._conn.execute(
+            "SELECT e.id, e.event_id, e.partner_id, e.body, e.round_attempts FROM webhook_events e"
+            " WHERE e.status = 'pending' AND e.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_events p"
+            " WHERE p.workspace_id = e.workspace_id AND p.user_id = e.user_id AND p.status = 'pending' AND p.id < e.id)"
+            " ORDER BY e.id LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        claimed = []
+        for row in rows:
+            # compare-and-set, so that two processes never take the same event
+            taken = self._conn.execute(
+                "UPDATE webhook_events SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?"
+                " RETURNING id",
+                (now + lease, row[0], now),
+            ).fetchone()
+            if taken:
+                claimed.append({"row": row[0], "event_id": row[1], "partner_id": row[2], "body": row[3],
+                                "round_attempts": row[4]})
+        return claimed
+
+    def record_attempt(self, row: int, at: str, status_code: int | None, error: str | None, latency_ms: float,
+                       outcome: str, next_attempt_at: float = 0) -> None:
+        """One attempt and its outcome: 'delivered', 'failed' or 'pending' (retry at next_attempt_at)."""
+        self._conn.execute(
+            "INSERT INTO webhook_attempts (event_row, at, status_code, error, latency_ms) VALUES (?, ?, ?, ?, ?)",
+            (row, at, status_code, error, latency_ms),
+        )
+        self._conn.execute(
+            "UPDATE webhook_events SET status = ?, round_attempts = round_attempts + 1, next_attempt_at = ? WHERE id = ?",
+            (outcome, next_attempt_at, row),
+        )
+
+    def deliveries(self, partner_id: str, limit: int) -> list[dict]:
+        events = self._conn.execute(
+            "SELECT id, event_id, body, status, next_attempt_at, created_at FROM webhook_events WHERE partner_id = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (partner_id, limit),
+        ).fetchall()
+        out = []
+        for row in events:
+            attempts = self._conn.execute(
+                "SELECT at, status_code, error, latency_ms FROM webhook_attempts WHERE event_row = ? ORDER BY id",
+                (row[0],),
+            ).fetchall()
+            out.append({"id": row[0], "event_id": row[1], "body": json.loads(row[2]), "status": row[3],
+                        "next_attempt_at": row[4], "created_at": row[5],
+                        "attempts": [{"at": a[0], "status_code": a[1], "error": a[2], "latency_ms": a[3]} for a in attempts]})
+        return out
+
+    def redeliver(self, partner_id: str, row: int) -> bool:
+        """Deliver the partner's event again, with a fresh round of attempts; False if it is not theirs."""
+        return self._conn.execute(
+            "UPDATE webhook_events SET status = 'pending', round_attempts = 0, next_attempt_at = 0"
+            " WHERE id = ? AND partner_id = ? RETURNING id",
+            (row, partner_id),
+        ).fetchone() is not None
 
     def journal(self, partner_id: str, limit: int) -> list[dict]:
         rows = self._conn.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from . import domain
 
@@ -61,4 +61,23 @@ def clock(state: domain.ClockState, real_now: datetime) -> dict:
         "real_now": _time(real_now),
         "offset_seconds": round((now - real_now).total_seconds(), 3),
         "frozen": state.frozen_at is not None,
+    }
+
+
+def delivery(record: dict) -> dict:
+    """A webhook event and its delivery attempts, as the control API shows it."""
+    body = record["body"]
+    pending = record["status"] == "pending"
+    return {
+        "id": record["id"],
+        "event_id": record["event_id"],
+        "event_type": body["event_type"],
+        "workspace_id": body["workspace_id"],
+        "user_id": body["user_id"],
+        "status": record["status"],
+        "attempts": record["attempts"],
+        "next_retry_at": domain.event_time(datetime.fromtimestamp(max(record["next_attempt_at"], 0), timezone.utc))
+        if pending and record["attempts"] else None,
+        "created_at": record["created_at"],
+        "body": body,
     }
