@@ -177,6 +177,7 @@ def connexion_app(settings: Settings, sandbox: Sandbox) -> AsyncApp:
             max_attempts=settings.webhook_attempts,
             backoff=settings.webhook_backoff,
             timeout=settings.webhook_timeout,
+            allowed_hosts=frozenset(h.strip().lower() for h in settings.webhook_hosts.split(",") if h.strip()),
         )
         delivering = asyncio.create_task(deliverer.run())
         try:

@@ -28,7 +28,7 @@ FIXTURE_SCHEMA = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1},
                     "secret": {"type": "string", "minLength": 32},
-                    "webhook_url": {"type": "string", "pattern": "^https?://[^\\s]+$"},
+                    "webhook_url": {"type": "string", "pattern": "^https?://[!-~]+$"},
                     "workspaces": {
                         "type": "array",
                         "items": {

@@ -32,6 +32,7 @@ class Settings:
     webhook_attempts: int = 6
     webhook_backoff: float = 1.0
     webhook_timeout: float = 5.0
+    webhook_hosts: str = ""  # comma-separated hosts deliveries may go to; empty: any
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
@@ -128,6 +129,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         help="seconds a webhook receiver has to answer (default: %(default)s)",
     )
     parser.add_argument(
+        "--webhook-hosts",
+        default=default("webhook_hosts", defaults.webhook_hosts),
+        help="comma-separated host names webhooks may be delivered to, e.g. 127.0.0.1,localhost"
+        " (default: any); a hosted sandbox should set it",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(default("workers", defaults.workers)),
@@ -151,4 +158,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_attempts=max(1, args.webhook_attempts),
         webhook_backoff=max(0.0, args.webhook_backoff),
         webhook_timeout=max(0.1, args.webhook_timeout),
+        webhook_hosts=args.webhook_hosts,
     )

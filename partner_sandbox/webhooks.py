@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,13 +27,14 @@ SIGNATURE_TTL_SECONDS = 300
 
 class Deliverer:
     def __init__(self, store: Store, partners: dict[str, Partner], *, max_attempts: int, backoff: float,
-                 timeout: float, random_fraction=random.random):
+                 timeout: float, allowed_hosts: frozenset[str] = frozenset(), random_fraction=random.random):
         self.store = store
         self.partners = partners
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.timeout = timeout
         self.jitter = random_fraction
+        self.allowed_hosts = allowed_hosts  # empty: any host
 
     def delay(self, attempts: int) -> float:
         """Seconds before the next attempt after `attempts` failed ones: exponential, with jitter."""
@@ -61,6 +63,8 @@ class Deliverer:
         status_code, error = None, None
         if url is None or partner is None:
             error = "no webhook URL is set"
+        elif self.allowed_hosts and urlsplit(url).hostname not in self.allowed_hosts:
+            error = "host not allowed (--webhook-hosts)"  # refused before any lookup or connection
         else:
             headers = {
                 "Content-Type": "application/json",

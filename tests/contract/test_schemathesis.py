@@ -28,7 +28,9 @@ MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "300")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = SandboxProcess(tmp_path_factory.mktemp("contract"), db=":memory:", fixtures=DEFAULT_FIXTURES).start()
+    # Fuzzed webhook URLs point anywhere: deliveries stay on this machine, or are refused unsent.
+    s = SandboxProcess(tmp_path_factory.mktemp("contract"), db=":memory:", fixtures=DEFAULT_FIXTURES,
+                       args=("--webhook-hosts", "127.0.0.1,localhost")).start()
     yield s
     s.stop()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -248,3 +250,59 @@ def test_scan_keeps_a_fixture_account(store):
 def test_link_tokens_are_redacted_from_text():
     text = '{"qr_link": "http://h:8080/qr/abcDEF_-123"} GET /qr/xyz/scan'
     assert domain.redact_link_tokens(text) == '{"qr_link": "http://h:8080/qr/<redacted>"} GET /qr/<redacted>/scan'
+
+
+# --- webhook events and their outbox -----------------------------------------------------------
+
+def test_events_are_written_with_the_change_and_never_for_a_no_op(store):
+    clock = FakeClock(T0)
+    with store.transaction() as tx:
+        tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
+    issue(store, clock, user=1)  # no account: no event
+    issue(store, clock, user=2)  # disconnects the fixture account
+    with store.transaction() as tx:
+        domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0)
+    issue(store, clock, user=2)  # disconnects again
+    with store.transaction() as tx:
+        log = tx.deliveries("p1", 10)
+    assert [d["body"]["event_type"] for d in reversed(log)] == [
+        domain.DISCONNECTED, domain.CONNECTED, domain.DISCONNECTED]
+    first = log[-1]["body"]
+    assert (first["whatsapp_account_id"], first["phone_number_e164"], first["user_id"]) == (20, "+15550000002", 2)
+    assert first["disconnected_at"] == first["triggered_at"] == "2026-01-01T12:00:00.000Z"
+
+
+def test_a_failed_change_writes_no_event(store):
+    with store.transaction() as tx:
+        tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        domain.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
+                             clock=FakeClock(T0), new_token=lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    with store.transaction() as tx:
+        assert tx.deliveries("p1", 10) == []
+
+
+def test_events_of_one_user_are_claimed_one_at_a_time_and_once(store):
+    clock = FakeClock(T0)
+    with store.transaction() as tx:
+        tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
+    issue(store, clock, user=2)
+    with store.transaction() as tx:
+        domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0)
+    with store.transaction() as tx:
+        claimed = tx.claim_events(1000.0, 60, 10)
+        assert [json.loads(c["body"])["event_type"] for c in claimed] == [domain.DISCONNECTED]  # the older first
+        assert tx.claim_events(1000.0, 60, 10) == []  # leased: nobody else takes it
+        tx.record_attempt(claimed[0]["row"], "t", 204, None, 1.0, "delivered")
+        nxt = tx.claim_events(1000.0, 60, 10)
+    assert [json.loads(c["body"])["event_type"] for c in nxt] == [domain.CONNECTED]
+
+
+def test_backoff_doubles_with_jitter():
+    from partner_sandbox.webhooks import Deliverer
+
+    low = Deliverer(None, {}, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 0.0)
+    high = Deliverer(None, {}, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 1.0)
+    assert [low.delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert [high.delay(n) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
+    assert high.delay(30) == 300.0  # capped

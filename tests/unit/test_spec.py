@@ -136,3 +136,31 @@ def test_request_body_is_optional_with_the_documented_range_and_default():
     assert body["required"] is False
     field = resolve(body["content"]["application/json"]["schema"])["properties"]["expires_in_hours"]
     assert (field["type"], field["minimum"], field["maximum"], field["default"]) == ("integer", 1, 168, 24)
+
+
+# --- webhooks.yaml: an OpenAPI 3.1 document of the partner events -------------------------------
+
+WEBHOOKS = yaml.safe_load((spec_path().parent / "webhooks.yaml").read_text())
+
+
+def test_webhooks_document_is_valid_openapi_3_1_with_both_events():
+    validate(WEBHOOKS)
+    assert WEBHOOKS["openapi"].startswith("3.1")
+    events = {op["post"]["summary"] for op in WEBHOOKS["webhooks"].values()}
+    assert events == {"whatsapp_account:connected", "whatsapp_account:disconnected"}
+
+
+def test_every_webhook_example_validates():
+    from openapi_schema_validator import OAS31Validator
+
+    checked = 0
+    for name, event in WEBHOOKS["webhooks"].items():
+        media = event["post"]["requestBody"]["content"]["application/json"]
+        schema = deref(media["schema"], WEBHOOKS)
+        for example in media["examples"].values():
+            OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER).validate(example["value"])
+            checked += 1
+        bad = {**next(iter(media["examples"].values()))["value"], "triggered_at": "2026-11-25T12:00:00Z"}
+        with pytest.raises(jsonschema.ValidationError):  # milliseconds are required
+            OAS31Validator(schema).validate(bad)
+    assert checked == 2

@@ -1,0 +1,228 @@
+"""Partner webhooks over real HTTP: a receiver on loopback verifies every delivery's signature with
+pyjwt and its body against webhooks.yaml."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jsonschema
+import jwt
+import pytest
+import yaml
+
+from sandbox_process import ROOT, SECRETS, control, free_port
+
+SPEC = yaml.safe_load((ROOT / "webhooks.yaml").read_text())
+EVENT_SCHEMA = {**SPEC["components"]["schemas"]["AccountEvent"], "$schema": "https://json-schema.org/draft/2020-12/schema"}
+
+
+class Receiver:
+    """A webhook receiver on a loopback port; `fail_first` answers 500 to that many attempts."""
+
+    def __init__(self, port: int | None = None, fail_first: int = 0):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hooks"
+        self.fail_first = fail_first
+        self.attempts: list[dict] = []
+        self.events: list[dict] = []  # accepted deliveries, verified
+        self.problems: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.attempts.append({"event_id": self.headers["X-TL-Event-Id"]})
+                if len(receiver.attempts) <= receiver.fail_first:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                try:
+                    partner = self.headers["X-TL-Partner-Id"]
+                    claims = jwt.decode(self.headers["X-TL-Signature"], SECRETS[partner], algorithms=["HS256"],
+                                        options={"require": ["partner_id", "nbf", "exp"]})
+                    assert claims["partner_id"] == partner
+                    event = json.loads(body)
+                    jsonschema.Draft202012Validator(EVENT_SCHEMA, format_checker=jsonschema.FormatChecker()).validate(event)
+                    assert event["partner_id"] == partner
+                    receiver.events.append({"id": self.headers["X-TL-Event-Id"], **event})
+                except Exception as exc:  # noqa: BLE001 (reported to the test)
+                    receiver.problems.append(repr(exc))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 15) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.problems == []
+        return self.events
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def set_webhook(server, url, partner="sandbox-partner"):
+    r = control(server, "PUT", "/webhook", json={"url": url}, partner=partner)
+    assert r.status_code == 200, r.text
+
+
+def deliveries(server, partner="sandbox-partner"):
+    return control(server, "GET", "/webhook/deliveries", partner=partner).json()["deliveries"]
+
+
+def wait_status(server, status, count, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = deliveries(server)
+        if sum(1 for d in found if d["status"] == status) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not {count} {status}: {deliveries(server)}")
+
+
+def test_the_full_flow_delivers_connected_then_disconnected(start_sandbox, receiver):
+    server = start_sandbox("--webhook-backoff", "0.1")
+    set_webhook(server, receiver.url)
+    first = server.issue("qa-workspace", 21).json()
+    assert first["whatsapp_disconnected"] is False  # no account: no event for the no-op
+    scanned = control(server, "POST", "/workspaces/qa-workspace/users/21/scan").json()
+    connected = receiver.wait_for(1)[0]
+    account = scanned["whatsapp"]
+    assert connected["event_type"] == "whatsapp_account:connected"
+    assert (connected["workspace_id"], connected["user_id"], connected["partner_id"]) == ("qa-workspace", 21, "sandbox-partner")
+    assert (connected["whatsapp_account_id"], connected["phone_number_e164"]) == (account["account_id"], account["phone_number_e164"])
+    assert connected["connected_at"][:19] == account["connected_at"][:19]
+
+    reissued = server.issue("qa-workspace", 21).json()
+    assert reissued["whatsapp_disconnected"] is True
+    disconnected = receiver.wait_for(2)[1]
+    assert disconnected["event_type"] == "whatsapp_account:disconnected"
+    assert disconnected["whatsapp_account_id"] == account["account_id"]
+    assert "new QR link" in disconnected["reason"]
+    state = control(server, "GET", "/workspaces/qa-workspace/users/21").json()
+    assert disconnected["disconnected_at"][:19] == state["whatsapp"]["disconnected_at"][:19]
+    assert connected["id"] != disconnected["id"]
+    log = wait_status(server, "delivered", 2)
+    assert [d["event_type"] for d in log] == ["whatsapp_account:disconnected", "whatsapp_account:connected"]
+    assert all(len(d["attempts"]) == 1 and d["attempts"][0]["status_code"] == 204 for d in log)
+
+    # a re-issue with nothing connected sends nothing
+    server.issue("qa-workspace", 21)
+    time.sleep(0.6)
+    assert len(receiver.attempts) == 2
+
+
+def test_retries_until_the_receiver_answers(start_sandbox):
+    receiver = Receiver(fail_first=2)
+    try:
+        server = start_sandbox("--webhook-backoff", "0.1")
+        set_webhook(server, receiver.url)
+        server.issue("qa-connected", 1010)  # disconnects: one event
+        event = receiver.wait_for(1)[0]
+        assert len(receiver.attempts) == 3 and len({a["event_id"] for a in receiver.attempts}) == 1
+        log = wait_status(server, "delivered", 1)[0]
+        assert [a["status_code"] for a in log["attempts"]] == [500, 500, 204]
+        assert [a["error"] for a in log["attempts"]] == ["HTTP 500", "HTTP 500", None]
+        assert log["event_id"] == event["id"]
+    finally:
+        receiver.stop()
+
+
+def test_a_receiver_down_past_the_bound_leaves_the_event_failed_and_redeliver_works(start_sandbox):
+    port = free_port()
+    server = start_sandbox("--webhook-backoff", "0.05", "--webhook-attempts", "3")
+    set_webhook(server, f"http://127.0.0.1:{port}/hooks")
+    server.issue("qa-connected", 1011)
+    failed = wait_status(server, "failed", 1)[0]
+    assert len(failed["attempts"]) == 3 and all("connection error" in a["error"] for a in failed["attempts"])
+    assert failed["next_retry_at"] is None
+
+    receiver = Receiver(port=port)
+    try:
+        r = control(server, "POST", f"/webhook/deliveries/{failed['id']}/redeliver")
+        assert r.status_code == 202
+        assert receiver.wait_for(1)[0]["id"] == failed["event_id"]
+        assert len(wait_status(server, "delivered", 1)[0]["attempts"]) == 4
+    finally:
+        receiver.stop()
+    other = control(server, "POST", f"/webhook/deliveries/{failed['id']}/redeliver", partner="other-partner")
+    assert other.status_code == 404 and other.json()["code"] == "delivery_not_found"
+
+
+def test_an_event_written_before_a_crash_is_delivered_once_after_restart(start_sandbox):
+    port = free_port()
+    server = start_sandbox("--webhook-backoff", "0.3")
+    set_webhook(server, f"http://127.0.0.1:{port}/hooks")  # nothing listens yet
+    server.issue("qa-connected", 1012)
+    wait_until = time.monotonic() + 10
+    while not deliveries(server)[0]["attempts"] and time.monotonic() < wait_until:
+        time.sleep(0.05)
+    server.kill9()  # the event is in the outbox, undelivered
+    receiver = Receiver(port=port)
+    try:
+        server.start()
+        events = receiver.wait_for(1)
+        time.sleep(1)
+        assert len(receiver.events) == 1 and events[0]["user_id"] == 1012
+        assert wait_status(server, "delivered", 1)[0]["status"] == "delivered"
+    finally:
+        receiver.stop()
+
+
+def test_webhook_url_from_fixtures_and_the_control_api(start_sandbox, tmp_path):
+    world = (ROOT / "tests" / "fixtures" / "world.yaml").read_text().replace(
+        "    secret: other-partner-secret-for-local-testing\n",
+        "    secret: other-partner-secret-for-local-testing\n    webhook_url: http://127.0.0.1:9/from-fixtures\n")
+    (tmp_path / "world.yaml").write_text(world)
+    server = start_sandbox(fixtures=tmp_path / "world.yaml")
+    assert control(server, "GET", "/webhook", partner="other-partner").json() == {"url": "http://127.0.0.1:9/from-fixtures"}
+    assert control(server, "GET", "/webhook").json() == {"url": None}  # scoped to the caller
+    set_webhook(server, "https://example.test/hooks")
+    assert control(server, "GET", "/webhook").json() == {"url": "https://example.test/hooks"}
+    assert control(server, "GET", "/webhook", partner="other-partner").json()["url"].endswith("/from-fixtures")
+    for bad in ({"url": "ftp://x"}, {"url": "not a url"}, {}, {"url": 5}):
+        r = control(server, "PUT", "/webhook", json=bad)
+        assert r.status_code == 400 and r.json()["code"] == "invalid_body", r.text
+    assert control(server, "DELETE", "/webhook").status_code == 204
+    assert control(server, "GET", "/webhook").json() == {"url": None}
+    server.issue("qa-connected", 1013)  # no URL: nothing is kept
+    assert deliveries(server) == []
+
+
+def test_webhooks_command_prints_deliveries(start_sandbox, receiver):
+    server = start_sandbox("--webhook-backoff", "0.1")
+    set_webhook(server, receiver.url)
+    server.issue("qa-connected", 1014)
+    receiver.wait_for(1)
+    out = subprocess.run([sys.executable, "-m", "partner_sandbox", "webhooks", "--base-url", server.base_url,
+                          "--fixtures", str(ROOT / "tests" / "fixtures" / "world.yaml"), "--seconds", "1.5",
+                          "--interval", "0.5"], capture_output=True, text=True, timeout=30).stdout
+    assert "whatsapp_account:disconnected  qa-connected/1014  attempt 1: HTTP 204" in out and "delivered" in out
+
+
+def test_deliveries_go_only_to_allowed_hosts(start_sandbox, receiver):
+    server = start_sandbox("--webhook-hosts", "localhost", "--webhook-attempts", "1")
+    set_webhook(server, receiver.url)  # 127.0.0.1 is not in the list
+    server.issue("qa-connected", 1015)
+    failed = wait_status(server, "failed", 1)[0]
+    assert failed["attempts"][0]["error"] == "host not allowed (--webhook-hosts)"
+    assert receiver.attempts == []
