@@ -132,7 +132,8 @@ def issue_qr_link(
 ) -> IssuedLink:
     """Issue a link: revoke the user's active link, disconnect WhatsApp, record the new link."""
     user = owned_user(tx, partner_id, workspace_id, user_id)
-    now = clock().astimezone(timezone.utc).replace(microsecond=0)
+    precise = clock().astimezone(timezone.utc)  # the change's instant (events carry milliseconds)
+    now = precise.replace(microsecond=0)  # links are issued and expire on whole seconds
 
     previous_revoked = False
     previous = tx.open_link(workspace_id, user_id)
@@ -142,9 +143,9 @@ def issue_qr_link(
 
     if user.whatsapp_connected:
         account = tx.account(workspace_id, user_id)
-        tx.disconnect_whatsapp(workspace_id, user_id, now)
+        tx.disconnect_whatsapp(workspace_id, user_id, precise)
         tx.add_event(partner_id, workspace_id, user_id, account_event(
-            DISCONNECTED, partner_id, workspace_id, user_id, account, now, "(a new QR link was issued)"))
+            DISCONNECTED, partner_id, workspace_id, user_id, account, precise, "(a new QR link was issued)"))
 
     token = new_token()
     expires_at = now + timedelta(hours=expires_in_hours)

@@ -272,6 +272,14 @@ def test_events_are_written_with_the_change_and_never_for_a_no_op(store):
     assert first["disconnected_at"] == first["triggered_at"] == "2026-01-01T12:00:00.000Z"
 
 
+def test_a_disconnection_event_keeps_the_milliseconds_of_the_change(store):
+    with store.transaction() as tx:
+        tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
+    issue(store, FakeClock(T0 + timedelta(milliseconds=622)), user=2)
+    with store.transaction() as tx:
+        assert tx.deliveries("p1", 1)[0]["body"]["disconnected_at"] == "2026-01-01T12:00:00.622Z"
+
+
 def test_a_failed_change_writes_no_event(store):
     with store.transaction() as tx:
         tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
