@@ -139,6 +139,12 @@ def parser() -> argparse.ArgumentParser:
     hooks.add_argument("--interval", type=float, default=1.0, help="seconds between looks (default: %(default)s)")
     hooks.add_argument("--seconds", type=float, default=0, help="stop after this long (default: run until stopped)")
     hooks.set_defaults(run=_webhooks)
+
+    from . import contract
+
+    ct = commands.add_parser("contract-test", help="fuzz any server implementing the spec (schemathesis)")
+    contract.add_arguments(ct)
+    ct.set_defaults(run=contract.run)
     return top
 
 
