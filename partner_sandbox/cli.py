@@ -16,8 +16,6 @@ from .settings import WORKER_SETTINGS, add_serve_arguments, settings_from_args
 
 
 def _serve(args: argparse.Namespace) -> int:
-    # connexion imports starlette's test client, which warns about httpx; nothing to do with serving.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
     from .app import build_sandbox, configure_logging, create_app  # here: connexion is heavy for `token`
@@ -140,15 +138,21 @@ def parser() -> argparse.ArgumentParser:
     hooks.add_argument("--seconds", type=float, default=0, help="stop after this long (default: run until stopped)")
     hooks.set_defaults(run=_webhooks)
 
-    from . import contract
+    from . import contract, lint
 
     ct = commands.add_parser("contract-test", help="fuzz any server implementing the spec (schemathesis)")
     contract.add_arguments(ct)
     ct.set_defaults(run=contract.run)
+
+    lt = commands.add_parser("lint", help="check specs and fixtures as the server uses them (file:line: message)")
+    lint.add_arguments(lt)
+    lt.set_defaults(run=lint.run)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    # connexion imports starlette's test client, which warns about httpx; nothing to do with us.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     args = parser().parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,47 @@
+"""`partner-sandbox lint`: the project's own specs and fixtures pass; each kind of mistake is
+reported as file:line: message with a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sandbox_process import ROOT
+
+
+def lint(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "partner_sandbox", "lint", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_projects_specs_and_fixtures_pass():
+    result = lint(str(ROOT / "openapi.yaml"), str(ROOT / "sandbox.yaml"), str(ROOT / "webhooks.yaml"))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("ok: ") and result.stderr == ""
+
+
+def test_each_mistake_is_reported_with_file_and_line(tmp_path):
+    text = (ROOT / "openapi.yaml").read_text()
+    broken = text.replace("value: {expires_in_hours: 168}", "value: {expires_in_hours: 200}").replace(
+        "operationId: handlers.qr.issue_qr_link", "operationId: handlers.qr.no_such_handler")
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(broken)
+    fixtures = tmp_path / "world.yaml"
+    fixtures.write_text("partners:\n  - id: p\n    secret: short\n    workspaces: []\n")
+    result = lint(str(spec), "--fixtures", str(fixtures))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    example_line = broken.splitlines().index("                value: {expires_in_hours: 200}") + 1
+    assert f"{spec}:{example_line}: example does not fit its schema: 200 is greater than the maximum of 168" in lines
+    op_line = broken.splitlines().index("      operationId: handlers.qr.no_such_handler") + 1
+    assert f"{spec}:{op_line}: operationId handlers.qr.no_such_handler: no handler no_such_handler in handlers.qr" in lines
+    assert f"{fixtures}:3: partners[0].secret: 'short' is too short" in lines
+    assert lines[-1].startswith("3 error(s)")
+
+
+def test_an_invalid_openapi_document_is_reported(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo:\n  title: x\npaths: {}\n")  # info.version is missing
+    result = lint(str(spec))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{spec}:") and "not a valid OpenAPI document" in result.stdout
