@@ -1,0 +1,111 @@
+"""A pytest plugin for partners' own suites: the `partner_sandbox` fixture runs a live sandbox (in
+memory, on a free port) for the test session. Installed with the package (entry point pytest11)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .auth import Partner, mint_token
+from .fixtures import load_world
+from .resources import default_fixtures_path
+
+
+class LiveSandbox:
+    """A running sandbox: its URL, tokens for its partners, and the control API as methods."""
+
+    def __init__(self, fixtures: Path):
+        self.fixtures = fixtures
+        self._partners = {p.id: Partner(p.id, p.secret) for p in load_world(fixtures).partners}
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(self.port), "--db", ":memory:",
+             "--fixtures", str(fixtures), "--log-level", "warning"],
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            if self._proc.poll() is not None:
+                self._log.seek(0)
+                raise RuntimeError(f"the sandbox did not start:\n{self._log.read().decode(errors='replace')}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sandbox did not answer /healthz within 60 s")
+            time.sleep(0.05)
+        self.client = httpx.Client(base_url=self.base_url, timeout=30)
+
+    def token(self, partner_id: str = "sandbox-partner", ttl_seconds: int = 600) -> str:
+        """A valid JWT for a fixture partner."""
+        return mint_token(self._partners[partner_id], ttl_seconds=ttl_seconds)
+
+    def headers(self, partner_id: str = "sandbox-partner") -> dict:
+        return {"Authorization": f"Bearer {self.token(partner_id)}", "X-TL-Partner-Id": partner_id}
+
+    def issue_qr(self, workspace_id: str, user_id: int, *, partner_id: str = "sandbox-partner",
+                 **json_body) -> httpx.Response:
+        """POST .../qr, with `expires_in_hours=...` as the body when given."""
+        return self.client.post(f"/partner/api/v1/workspaces/{workspace_id}/users/{user_id}/qr",
+                                json=json_body or None, headers=self.headers(partner_id))
+
+    def _control(self, method: str, path: str, partner_id: str, **kwargs) -> httpx.Response:
+        response = self.client.request(method, "/sandbox/v1" + path, headers=self.headers(partner_id), **kwargs)
+        response.raise_for_status()
+        return response
+
+    def user(self, workspace_id: str, user_id: int, *, partner_id: str = "sandbox-partner") -> dict:
+        return self._control("GET", f"/workspaces/{workspace_id}/users/{user_id}", partner_id).json()
+
+    def scan(self, workspace_id: str, user_id: int, *, partner_id: str = "sandbox-partner") -> dict:
+        """Simulate the end user scanning their active QR link."""
+        return self._control("POST", f"/workspaces/{workspace_id}/users/{user_id}/scan", partner_id).json()
+
+    def advance_clock(self, seconds: int, *, partner_id: str = "sandbox-partner") -> dict:
+        return self._control("POST", "/clock", partner_id, json={"advance_seconds": seconds}).json()
+
+    def set_clock(self, command: dict, *, partner_id: str = "sandbox-partner") -> dict:
+        return self._control("POST", "/clock", partner_id, json=command).json()
+
+    def reset(self, *, partner_id: str = "sandbox-partner") -> None:
+        self._control("POST", "/reset", partner_id)
+
+    def requests(self, limit: int = 20, *, partner_id: str = "sandbox-partner") -> list[dict]:
+        return self._control("GET", "/requests", partner_id, params={"limit": limit}).json()["requests"]
+
+    def stop(self) -> None:
+        self.client.close()
+        if self._proc.poll() is None:
+            os.killpg(self._proc.pid, signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        self._log.close()
+
+
+def pytest_addoption(parser):
+    parser.addini("partner_sandbox_fixtures", "fixture file of the partner_sandbox fixture (default: the packaged world)")
+
+
+@pytest.fixture(scope="session")
+def partner_sandbox(pytestconfig):
+    """A live partner sandbox for the test session, with in-memory state (see LiveSandbox)."""
+    fixtures = pytestconfig.getini("partner_sandbox_fixtures") or default_fixtures_path()
+    sandbox = LiveSandbox(Path(fixtures))
+    yield sandbox
+    sandbox.stop()

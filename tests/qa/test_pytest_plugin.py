@@ -1,0 +1,33 @@
+"""The pytest plugin: the README's partner example runs, as a partner would run it, in a fresh pytest."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from sandbox_process import ROOT
+
+
+def test_the_readme_example_passes_with_the_installed_plugin(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"<!-- partner-example -->\n```python\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "test_partner_example.py").write_text(example)
+    # A partner's project: no conftest, nothing of ours but the installed package and its plugin.
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
+
+
+def test_the_fixture_gives_tokens_and_controls(partner_sandbox):
+    import httpx
+
+    assert partner_sandbox.base_url.startswith("http://127.0.0.1:")
+    r = httpx.post(f"{partner_sandbox.base_url}/partner/api/v1/workspaces/other-workspace/users/7/qr",
+                   headers=partner_sandbox.headers("other-partner"))
+    assert r.status_code == 200
+    assert partner_sandbox.requests(1, partner_id="other-partner")[0]["status"] == 200
+    assert partner_sandbox.set_clock({"set": "2030-01-01T00:00:00Z"}, partner_id="other-partner")["now"].startswith("2030")
+    partner_sandbox.reset(partner_id="other-partner")
+    assert partner_sandbox.user("other-workspace", 7, partner_id="other-partner")["links"] == []
