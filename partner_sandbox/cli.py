@@ -138,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     hooks.add_argument("--seconds", type=float, default=0, help="stop after this long (default: run until stopped)")
     hooks.set_defaults(run=_webhooks)
 
-    from . import contract, lint
+    from . import contract, lint, specdiff
 
     ct = commands.add_parser("contract-test", help="fuzz any server implementing the spec (schemathesis)")
     contract.add_arguments(ct)
@@ -147,6 +147,10 @@ def parser() -> argparse.ArgumentParser:
     lt = commands.add_parser("lint", help="check specs and fixtures as the server uses them (file:line: message)")
     lint.add_arguments(lt)
     lt.set_defaults(run=lint.run)
+
+    df = commands.add_parser("diff", help="the breaking changes between two versions of a spec")
+    specdiff.add_arguments(df)
+    df.set_defaults(run=specdiff.run)
     return top
 
 
