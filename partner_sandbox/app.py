@@ -28,6 +28,7 @@ from .fixtures import load_world
 from .journal import RequestJournal
 from .resources import control_spec_path, spec_path
 from .fastpath import FastLane
+from .guard import Guard, request_id
 from .scenarios import ForcedResponses, SpecDocument
 from .service import Sandbox
 from .settings import WORKER_SETTINGS, Settings
@@ -102,7 +103,7 @@ def _unexpected_handler(request: ConnexionRequest, exc: Exception) -> ConnexionR
 
 
 class AccessLog:
-    """One JSON line per request: method, path (link tokens redacted), status, duration."""
+    """One JSON line per request: request id, method, path (link tokens redacted), status, duration."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -127,7 +128,8 @@ class AccessLog:
                 path = json.dumps(redact_path(scope["path"]))
                 elapsed = (time.perf_counter() - started) * 1000
                 access_log.info(
-                    f'{{"method": "{scope["method"]}", "path": {path}, "status": {status}, "duration_ms": {elapsed:.2f}}}'
+                    f'{{"request_id": "{request_id(scope)}", "method": "{scope["method"]}", "path": {path},'
+                    f' "status": {status}, "duration_ms": {elapsed:.2f}}}'
                 )
 
 
@@ -165,7 +167,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     partner_doc = SpecDocument(spec_path())
     lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
     journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_link_tokens)
-    return AccessLog(journal)
+    return Guard(AccessLog(journal))
 
 
 def connexion_app(settings: Settings, sandbox: Sandbox) -> AsyncApp:

@@ -15,6 +15,9 @@ from .resources import default_fixtures_path
 from .settings import WORKER_SETTINGS, add_serve_arguments, settings_from_args
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -33,7 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level)
+    # SIGTERM drains: uvicorn stops accepting, lets requests in flight finish, then exits; this
+    # bounds the wait for them.
+    common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
+                  timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     if settings.workers == 1:
         uvicorn.run(create_app(settings, sandbox), **common)
     else:

@@ -32,8 +32,10 @@ CODES: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "Method not allowed"),
     "no_active_link": (409, "Conflict"),
     "clock_out_of_range": (409, "Clock out of range"),
+    "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "rate_limited": (429, "Too many requests"),
+    "headers_too_large": (431, "Request header fields too large"),
     "internal_error": (500, "Internal server error"),
     "service_unavailable": (503, "Service unavailable"),
 }

@@ -6,9 +6,13 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import asyncio
+import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .domain import rfc3339
+from .errors import Problem
+
+log = logging.getLogger("partner_sandbox.journal")
 
 BODY_LIMIT = 16 * 1024  # bytes of each body kept
 REDACTED = "<redacted>"
@@ -38,7 +42,10 @@ class RequestJournal:
     def _write(self) -> None:
         entries, self._pending = self._pending, []
         if entries:
-            self.record(entries)
+            try:
+                self.record(entries)
+            except Problem as exc:  # the store is unavailable: the journal loses these entries
+                log.warning("request journal: %d entries not kept: %s", len(entries), exc.detail)
 
     def _add(self, partner_id: str, entry: dict) -> None:
         if not self._pending:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import sqlite3
 import threading
 import uuid
@@ -25,6 +26,7 @@ from .domain import (
     rfc3339,
     token_digest,
 )
+from .errors import Problem
 from .fixtures import PartnerFixture, World
 
 # The schema of both backends; {id} and {bigint} are filled in per dialect.
@@ -116,6 +118,7 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+log = logging.getLogger("partner_sandbox.store")
 SYNC_MODES = {"normal": "NORMAL", "full": "FULL"}
 JOURNAL_LIMIT = 200  # entries kept per partner
 JOURNAL_TRIM_EVERY = 20
@@ -451,9 +454,13 @@ class SqliteStore:
     def transaction(self, *, durable: bool = True) -> Iterator[SqlTransaction]:
         """One atomic transaction. `durable=False` skips the fsync at commit, for records (the
         request journal) whose last moments may be lost to a power cut; the next durable commit
-        syncs them too."""
-        with self._immediate(durable) as conn:
-            yield SqlTransaction(_Sql(conn))
+        syncs them too. A database that cannot be written (read-only, full, locked too long) is a
+        503: the transaction rolled back, nothing was answered as stored."""
+        try:
+            with self._immediate(durable) as conn:
+                yield SqlTransaction(_Sql(conn))
+        except sqlite3.OperationalError as exc:
+            raise unavailable(exc) from None
 
     def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool:
         """Seed from the fixtures when the store is empty (or when `reset`); True if it seeded."""
@@ -494,6 +501,7 @@ class PostgresStore:
     def __init__(self, url: str):
         import psycopg
 
+        self._url = url
         self._conn = psycopg.connect(url, autocommit=True)
         self._lock = threading.Lock()
         with self._begin() as sql:
@@ -504,6 +512,10 @@ class PostgresStore:
     @contextmanager
     def _begin(self) -> Iterator[_Sql]:
         with self._lock:
+            if self._conn.closed or self._conn.broken:
+                import psycopg
+
+                self._conn = psycopg.connect(self._url, autocommit=True)
             self._conn.execute("BEGIN")
             try:
                 yield _Sql(self._conn, placeholder="%s", for_update=" FOR UPDATE")
@@ -514,9 +526,15 @@ class PostgresStore:
 
     @contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[SqlTransaction]:
-        """One atomic transaction (PostgreSQL commits are always durable)."""
-        with self._begin() as sql:
-            yield SqlTransaction(sql)
+        """One atomic transaction (PostgreSQL commits are always durable); a lost database is a 503,
+        and the next transaction connects again."""
+        import psycopg
+
+        try:
+            with self._begin() as sql:
+                yield SqlTransaction(sql)
+        except psycopg.OperationalError as exc:
+            raise unavailable(exc) from None
 
     def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool:
         with self._begin() as sql:
@@ -534,6 +552,12 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def unavailable(exc: Exception) -> Problem:
+    log.error("store unavailable: %s", exc)
+    return Problem("service_unavailable", "The sandbox cannot write its database now; retry shortly",
+                   headers={"Retry-After": "1"})
 
 
 def _statements(script: str) -> list[str]:

@@ -1,0 +1,105 @@
+"""The outermost layer: a request id on every request and response, security headers on every
+response, and limits on header and body sizes (refused before the body is read)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import Problem
+
+MAX_BODY = 64 * 1024
+MAX_HEADERS = 32 * 1024
+MAX_AUTHORIZATION = 8 * 1024
+SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# API answers are data: nothing in them may run. Swagger UI pages bring their own scripts.
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def request_id(scope: Scope) -> str:
+    return scope.get("extensions", {}).get("partner_sandbox", {}).get("request_id", "-")
+
+
+class Guard:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        rid = incoming.decode() if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("extensions", {})["partner_sandbox"] = {"request_id": rid}
+        is_page = "/ui" in scope["path"] or scope["path"].startswith("/qr/")
+        started = False
+
+        async def send_(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers.append((b"x-request-id", rid.encode()))
+                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                if not is_page and API_CSP[0] not in present:
+                    headers.append(API_CSP)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        problem = self._refusal(scope)
+        if problem is not None:
+            await _send_problem(send_, problem)
+            return
+        received = 0
+
+        async def receive_() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:
+                    raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, receive_, send_)
+        except BodyTooLarge:  # a chunked body that grew past the limit while being read
+            if not started:
+                await _send_problem(send_, _too_large())
+
+    @staticmethod
+    def _refusal(scope: Scope) -> Problem | None:
+        headers = scope["headers"]
+        if sum(len(k) + len(v) for k, v in headers) > MAX_HEADERS:
+            return Problem("headers_too_large", f"The request headers exceed {MAX_HEADERS // 1024} KiB")
+        for name, value in headers:
+            if name == b"authorization" and len(value) > MAX_AUTHORIZATION:
+                return Problem("headers_too_large", f"The Authorization header exceeds {MAX_AUTHORIZATION // 1024} KiB")
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
+                return _too_large()
+        return None
+
+
+def _too_large() -> Problem:
+    return Problem("payload_too_large", f"The request body exceeds {MAX_BODY // 1024} KiB")
+
+
+async def _send_problem(send: Send, problem: Problem) -> None:
+    body = problem.body()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]
+    headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
