@@ -26,6 +26,7 @@ from .domain import redact_link_tokens, system_clock
 from .errors import PROBLEM_MEDIA_TYPE, AuthProblem, Problem
 from .fixtures import load_world
 from .journal import RequestJournal
+from .ratelimit import RateLimiter
 from .resources import control_spec_path, spec_path
 from .fastpath import FastLane
 from .guard import Guard, request_id
@@ -42,8 +43,9 @@ access_log = logging.getLogger("partner_sandbox.access")
 redact_path = redact_link_tokens  # link tokens travel in paths (/qr/<token>); they never reach a log
 
 
-def security_map(authenticator: Authenticator) -> dict:
-    """connexion's bearer scheme, checked by our Authenticator with the partner header beside it."""
+def security_map(authenticator: Authenticator, limiter: RateLimiter) -> dict:
+    """connexion's bearer scheme, checked by our Authenticator with the partner header beside it,
+    then the partner's rate limit."""
 
     class PartnerBearerHandler(BearerSecurityHandler):
         def get_fn(self, security_scheme, required_scopes):
@@ -51,6 +53,7 @@ def security_map(authenticator: Authenticator) -> dict:
                 partner_id = authenticator.authenticate(
                     request.headers.get("Authorization"), request.headers.get("X-TL-Partner-Id")
                 )
+                limiter.check(partner_id)  # rate limits count authenticated partners' requests
                 return {"partner_id": partner_id}
 
             return verify
@@ -145,7 +148,8 @@ def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
     else:
         fixtures = functools.cache(lambda: load_world(settings.fixtures))
     authenticator = Authenticator({p.id: p for p in store.partners()})
-    return Sandbox(settings=settings, store=store, authenticator=authenticator, world=fixtures)
+    return Sandbox(settings=settings, store=store, authenticator=authenticator, world=fixtures,
+                   limiter=RateLimiter(settings.rate_limit))
 
 
 def configure_logging(level: str) -> None:
@@ -195,7 +199,7 @@ def connexion_app(settings: Settings, sandbox: Sandbox) -> AsyncApp:
         __name__,
         specification_dir=partner_api.parent,
         lifespan=lifespan,
-        security_map=security_map(sandbox.authenticator),
+        security_map=security_map(sandbox.authenticator, sandbox.limiter),
         validator_map=validator_map(CompiledSchemas()),
     )
     for spec in (partner_api, controls):

@@ -97,6 +97,8 @@ class FastLane:
             return None
         if not isinstance(document, dict) or not STORABLE[0] <= user_id <= STORABLE[1]:
             return None
+        if self.sandbox.limiter.take(partner_id):
+            return None  # over the rate: connexion's security layer answers the 429
         if not self.user_validator.is_valid(user_id) or not self.body_validator.is_valid(document):
             return None
         document = {**self.body_defaults, **document}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime
 
 from . import domain
 from .auth import Authenticator
 from .fixtures import PartnerFixture, World
+from .ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
 
@@ -19,6 +20,7 @@ class Sandbox:
     store: Store
     authenticator: Authenticator
     world: Callable[[], World]  # the fixtures, loaded when first needed (workers rarely reset)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     clock: domain.Clock = domain.system_clock  # real time; each partner's test clock is relative to it
     new_token: domain.TokenSource = domain.new_link_token
 

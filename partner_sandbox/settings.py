@@ -33,6 +33,7 @@ class Settings:
     webhook_backoff: float = 1.0
     webhook_timeout: float = 5.0
     webhook_hosts: str = ""  # comma-separated hosts deliveries may go to; empty: any
+    rate_limit: float = 10_000.0
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
@@ -135,6 +136,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         " (default: any); a hosted sandbox should set it",
     )
     parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=float(default("rate_limit", defaults.rate_limit)),
+        help="requests a second per partner and server process, in bursts of as many; 0 turns it off"
+        " (default: %(default)g)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(default("workers", defaults.workers)),
@@ -159,4 +167,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_backoff=max(0.0, args.webhook_backoff),
         webhook_timeout=max(0.1, args.webhook_timeout),
         webhook_hosts=args.webhook_hosts,
+        rate_limit=max(0.0, args.rate_limit),
     )

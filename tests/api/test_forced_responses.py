@@ -55,7 +55,7 @@ def test_named_examples(sandbox, fresh_user, prefer, status, code):
 @pytest.mark.parametrize(
     "prefer, detail_part",
     [
-        ("code=418", "documented: 200, 400, 401, 404, 415, 429, 500, 503"),
+        ("code=418", "documented: 200, 400, 401, 404, 413, 415, 429, 500, 503"),
         ("code=abc", "not an HTTP status code"),
         ("example=nope", "'nope' is not an example"),
         ("code=429, example=user_not_found", "not an example of the 429 response"),

@@ -210,3 +210,26 @@ def test_no_operation_crosses_partners(start_sandbox):
     assert control(server, "GET", "/webhook").json()["url"] == "http://127.0.0.1:9/mine"
     assert [e["path"] for e in control(server, "GET", "/requests").json()["requests"]] == [
         "/partner/api/v1/workspaces/qa-workspace/users/5/qr"]
+
+
+# --- rate limiting -----------------------------------------------------------------------------
+
+def test_rate_limit_per_partner_with_retry_after_and_ratelimit_headers(start_sandbox):
+    server = start_sandbox("--rate-limit", "5", "--workers", "1")
+    statuses = [server.issue("qa-workspace", 40 + i % 3).status_code for i in range(20)]
+    assert statuses[:5] == [200] * 5 and 429 in statuses
+    limited = server.issue("qa-workspace", 40)
+    body = problem(limited, 429, "rate_limited")
+    assert "limit of 5 a second" in body["detail"]
+    assert int(limited.headers["retry-after"]) >= 1
+    assert (limited.headers["ratelimit-limit"], limited.headers["ratelimit-remaining"]) == ("5", "0")
+    # the control API counts too, and another partner has a bucket of its own
+    assert control(server, "GET", "/clock").status_code == 429
+    assert server.issue("other-workspace", 7, partner="other-partner").status_code == 200
+    time.sleep(1.2)
+    assert server.issue("qa-workspace", 40).status_code == 200  # the bucket refilled
+
+
+def test_rate_limit_zero_is_off(start_sandbox):
+    server = start_sandbox("--rate-limit", "0", "--workers", "1")
+    assert {server.issue("qa-workspace", 45).status_code for _ in range(60)} == {200}

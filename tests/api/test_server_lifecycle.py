@@ -11,7 +11,9 @@ import time
 
 import httpx
 
-from sandbox_process import QR_PATH, auth_headers
+from sandbox_process import QR_PATH, SECRETS, auth_headers
+
+SECRETS_ALL = list(SECRETS.values())
 
 
 def test_state_survives_a_restart(start_sandbox):
@@ -158,14 +160,35 @@ def test_token_command_for_another_partner_and_ttl(sandbox):
 
 
 def test_logs_never_contain_tokens_secrets_or_link_tokens(start_sandbox):
-    server = start_sandbox()
-    headers = auth_headers()
-    jwt_token = headers["Authorization"].split()[1]
-    links = [server.issue("qa-workspace", 10).json()["qr_link"] for _ in range(3)]
-    server.client.get("/qr/" + links[0].rsplit("/", 1)[1])  # a link's path must not be logged either
-    server.client.post("/partner/api/v1/workspaces/qa-workspace/users/10/qr", headers=headers)
+    """Everything the server writes during a run of every kind of request, grepped."""
+    from sandbox_process import control
+
+    server = start_sandbox("--log-level", "debug", "--webhook-backoff", "0.05", "--webhook-attempts", "2")
+    jwts = []
+
+    def headers(partner="sandbox-partner", **extra):
+        h = auth_headers(partner)
+        jwts.append(h["Authorization"].split()[1])
+        return {**h, **extra}
+
+    links = []
+    qr = "/partner/api/v1/workspaces/qa-workspace/users/{}/qr"
+    for user in (10, 11):
+        links.append(server.client.post(qr.format(user), headers=headers()).json()["qr_link"].rsplit("/", 1)[1])
+    server.client.post(qr.format(10), headers=headers(**{"Content-Type": "application/json"}), content=b"{bad")
+    server.client.post(qr.format(10), headers=headers(Prefer="code=503"))
+    server.client.post(qr.format(10), headers={"Authorization": "Bearer " + jwts[0][:-4] + "AAAA",
+                                               "X-TL-Partner-Id": "sandbox-partner"})
+    server.client.get("/qr/" + links[0])
+    server.client.post(f"/qr/{links[1]}/scan")
+    server.client.request("PUT", "/sandbox/v1/webhook", headers=headers(), json={"url": "http://127.0.0.1:9/hook"})
+    server.client.post(qr.format(11), headers=headers())  # disconnects: a webhook attempt, signed
+    server.client.get("/sandbox/v1/requests", headers=headers())
+    time.sleep(0.5)
     server.stop()
     out = server.output()
-    assert '"path": "/qr/<redacted>"' in out  # the access log saw the request
-    for secret in [jwt_token, "sandbox-partner-secret-for-local-testing", *(l.rsplit("/", 1)[1] for l in links)]:
+    assert '"path": "/qr/<redacted>"' in out and '"path": "/qr/<redacted>/scan"' in out  # the log saw them
+    assert "webhook" in out  # and the delivery attempt
+    for secret in [*jwts, SECRETS_ALL[0], SECRETS_ALL[1], *links]:
         assert secret not in out
+    assert "eyJ" not in out  # no JWT of any kind (webhook signatures included): their header starts so
