@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
-import sys
 import time
 
 from connexion import AsyncApp
@@ -22,18 +20,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Authenticator
 from . import pages
-from .domain import redact_link_tokens, system_clock
+from .domain import redact_link_tokens
 from .errors import PROBLEM_MEDIA_TYPE, AuthProblem, Problem
-from .fixtures import load_world
 from .journal import RequestJournal
 from .ratelimit import RateLimiter
 from .resources import control_spec_path, spec_path
+from .bootstrap import build_sandbox, configure_logging
 from .fastpath import FastLane
 from .guard import Guard, request_id
 from .scenarios import ForcedResponses, SpecDocument
 from .service import Sandbox
 from .settings import WORKER_SETTINGS, Settings
-from .store import open_store
 from .validation import CompiledSchemas, validator_map
 from .webhooks import Deliverer
 
@@ -134,27 +131,6 @@ class AccessLog:
                     f'{{"request_id": "{request_id(scope)}", "method": "{scope["method"]}", "path": {path},'
                     f' "status": {status}, "duration_ms": {elapsed:.2f}}}'
                 )
-
-
-def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
-    """Open the store; with `seed`, first load and validate the fixtures and seed an empty store
-    (or re-seed with --reset): fails fast on bad input. Worker processes open the store the parent
-    seeded, and read the fixtures only if a partner resets."""
-    store = open_store(settings.db, durability=settings.durability)
-    if seed:
-        world = load_world(settings.fixtures)
-        store.seed_if_empty(world, system_clock(), reset=settings.reset)
-        fixtures = lambda: world  # noqa: E731
-    else:
-        fixtures = functools.cache(lambda: load_world(settings.fixtures))
-    authenticator = Authenticator({p.id: p for p in store.partners()})
-    return Sandbox(settings=settings, store=store, authenticator=authenticator, world=fixtures,
-                   limiter=RateLimiter(settings.rate_limit))
-
-
-def configure_logging(level: str) -> None:
-    """Plain lines on stderr: our access log is already JSON; uvicorn's own lines stay as they are."""
-    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
 
 
 def worker_app() -> ASGIApp:

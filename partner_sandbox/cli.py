@@ -21,7 +21,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 20
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import build_sandbox, configure_logging, create_app  # here: connexion is heavy for `token`
+    from .bootstrap import build_sandbox, configure_logging  # no web stack: the parent of workers needs none
 
     settings = settings_from_args(args)
     configure_logging(settings.log_level)
@@ -41,6 +41,8 @@ def _serve(args: argparse.Namespace) -> int:
     common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     if settings.workers == 1:
+        from .app import create_app
+
         uvicorn.run(create_app(settings, sandbox), **common)
     else:
         # Each worker process builds its app from the same settings; the store was seeded above.

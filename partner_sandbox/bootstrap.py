@@ -1,0 +1,37 @@
+"""Start-up without the web stack: settings to a seeded store and the sandbox's services, and logging.
+The parent of `serve --workers N` runs only this; each worker builds its app on top of it."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+
+from .auth import Authenticator
+from .domain import system_clock
+from .fixtures import load_world
+from .ratelimit import RateLimiter
+from .service import Sandbox
+from .settings import Settings
+from .store import open_store
+
+
+def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
+    """Open the store; with `seed`, first load and validate the fixtures and seed an empty store
+    (or re-seed with --reset): fails fast on bad input. Worker processes open the store the parent
+    seeded, and read the fixtures only if a partner resets."""
+    store = open_store(settings.db, durability=settings.durability)
+    if seed:
+        world = load_world(settings.fixtures)
+        store.seed_if_empty(world, system_clock(), reset=settings.reset)
+        fixtures = lambda: world  # noqa: E731
+    else:
+        fixtures = functools.cache(lambda: load_world(settings.fixtures))
+    authenticator = Authenticator({p.id: p for p in store.partners()})
+    return Sandbox(settings=settings, store=store, authenticator=authenticator, world=fixtures,
+                   limiter=RateLimiter(settings.rate_limit))
+
+
+def configure_logging(level: str) -> None:
+    """Plain lines on stderr: our access log is already JSON; uvicorn's own lines stay as they are."""
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
