@@ -20,7 +20,7 @@ def contract_test(base_url: str, *extra: str, tmp_path: Path) -> subprocess.Comp
     cmd = [sys.executable, "-m", "partner_sandbox", "contract-test", "--base-url", base_url,
            "--partner-id", "sandbox-partner", "--secret", SECRETS["sandbox-partner"],
            "--max-examples", "40", "--seed", "7", "--junit-xml", str(tmp_path / "report.xml"), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its own run cache
 
 
 def test_passes_against_the_sandbox(tmp_path):
