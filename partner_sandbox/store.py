@@ -396,7 +396,22 @@ def _seed_workspaces(tx: SqlTransaction, partner: PartnerFixture, now: datetime)
                             now + timedelta(hours=link.expires_in_hours))
 
 
-class SqliteStore:
+class _OneConnection:
+    """What both stores share: one connection per process, used under `_lock`."""
+
+    _conn: object
+    _lock: threading.Lock
+
+    def partners(self) -> list[Partner]:
+        with self.transaction() as tx:
+            return tx.partners()
+
+    def ping(self) -> None:
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchone()
+
+
+class SqliteStore(_OneConnection):
     """SQLite store: WAL on files, one BEGIN IMMEDIATE transaction per call.
 
     `path` is a file path or ":memory:" (a process-private in-memory database). Each process keeps
@@ -472,14 +487,6 @@ class SqliteStore:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return seeded
 
-    def partners(self) -> list[Partner]:
-        with self.transaction() as tx:
-            return tx.partners()
-
-    def ping(self) -> None:
-        with self._lock:
-            self._conn.execute("SELECT 1").fetchone()
-
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -487,7 +494,7 @@ class SqliteStore:
                 self._queue.close()
 
 
-class PostgresStore:
+class PostgresStore(_OneConnection):
     """PostgreSQL store, for several sandbox replicas behind a load balancer.
 
     The same statements as SQLite. A transaction runs at READ COMMITTED and starts its rules by
@@ -540,14 +547,6 @@ class PostgresStore:
         with self._begin() as sql:
             sql.execute("SELECT pg_advisory_xact_lock(?)", (self.MIGRATION_LOCK,))
             return SqlTransaction(sql).seed_if_empty(world, now, reset)
-
-    def partners(self) -> list[Partner]:
-        with self.transaction() as tx:
-            return tx.partners()
-
-    def ping(self) -> None:
-        with self._lock:
-            self._conn.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         with self._lock:
