@@ -129,6 +129,7 @@ def test_a_full_disk_is_503_with_retry_after_never_200_unstored_and_recovers(sta
                 problem(r, 503, "service_unavailable")
                 assert int(r.headers["retry-after"]) >= 1
         assert 503 in statuses
+        print(f"full disk: {statuses.count(200)} answered 200, {statuses.count(503)} answered 503")
         filler.unlink()
         recovered = server.issue("qa-workspace", 250)
         assert recovered.status_code == 200, recovered.text

@@ -63,6 +63,7 @@ def test_nothing_answered_200_is_lost_to_kill_9_under_load(start_sandbox):
         ).fetchall()
     assert doubles == []
     lost = [user for user, token in answered if hashlib.sha256(token.encode()).hexdigest() not in stored]
+    print(f"kill -9 under load: {len(answered)} links answered 200, {len(lost)} lost")
     assert lost == []
     last = {user: token for user, token in answered}  # each user's last answered link
     for user, token in last.items():
