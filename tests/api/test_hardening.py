@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 
-from sandbox_process import QR_PATH, SECRETS, SandboxProcess, auth_headers, control, make_token
+from sandbox_process import QR_PATH, SECRETS, auth_headers, control, make_token
 
 URL = QR_PATH.format(workspace="qa-workspace", user="{user}")
 

@@ -162,8 +162,6 @@ def test_token_command_for_another_partner_and_ttl(sandbox):
 
 def test_logs_never_contain_tokens_secrets_or_link_tokens(start_sandbox):
     """Everything the server writes during a run of every kind of request, grepped."""
-    from sandbox_process import control
-
     server = start_sandbox("--log-level", "debug", "--webhook-backoff", "0.05", "--webhook-attempts", "2")
     jwts = []
 
