@@ -28,7 +28,8 @@ from .resources import control_spec_path, spec_path
 from .bootstrap import build_sandbox, configure_logging
 from .fastpath import FastLane
 from .guard import Guard, request_id
-from .scenarios import ForcedResponses, SpecDocument
+from .scenarios import ForcedResponses
+from .spec import SpecDocument
 from .service import Sandbox
 from .settings import WORKER_SETTINGS, Settings
 from .validation import CompiledSchemas, validator_map
@@ -143,14 +144,14 @@ def worker_app() -> ASGIApp:
 def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     """The whole server: access log, request journal and the fast lane around the connexion app."""
     sandbox = sandbox or build_sandbox(settings)
-    app = connexion_app(settings, sandbox)
-    partner_doc = SpecDocument(spec_path())
+    partner_doc = SpecDocument.load(spec_path())
+    app = connexion_app(settings, sandbox, partner_doc)
     lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
     journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_link_tokens)
     return Guard(AccessLog(journal))
 
 
-def connexion_app(settings: Settings, sandbox: Sandbox) -> AsyncApp:
+def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument) -> AsyncApp:
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         deliverer = Deliverer(
@@ -184,7 +185,7 @@ def connexion_app(settings: Settings, sandbox: Sandbox) -> AsyncApp:
     app.add_error_handler(ProblemException, _connexion_problem_handler)
     app.add_error_handler(HTTPException, _http_exception_handler)
     app.add_error_handler(Exception, _unexpected_handler)
-    app.add_middleware(ForcedResponses, position=MiddlewarePosition.BEFORE_VALIDATION, specs=[SpecDocument(partner_api)])
+    app.add_middleware(ForcedResponses, position=MiddlewarePosition.BEFORE_VALIDATION, specs=[partner_doc])
     pages.register(app, lambda request: request.state.sandbox)
 
     async def healthz(request):

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import views
 from .errors import Problem
-from .scenarios import SpecDocument
+from .spec import SpecDocument
 from .service import Sandbox
 from .validation import STORABLE
 
@@ -33,9 +33,7 @@ class FastLane:
     def __init__(self, app: ASGIApp, *, sandbox: Sandbox, spec: SpecDocument, validate_responses: bool):
         self.app = app
         self.sandbox = sandbox
-        path, operation = next(
-            (p, item["post"]) for p, item in spec.raw["paths"].items() if item.get("post", {}).get("operationId") == OPERATION_ID
-        )
+        path, operation = spec.operation(OPERATION_ID)
         # The route as connexion matches it: an integer path parameter is digits only.
         params = {spec.resolve(p)["name"]: spec.resolve(p) for p in operation["parameters"]}
         pattern = re.escape(spec.base_path + path)
@@ -56,7 +54,7 @@ class FastLane:
         if validate_responses:
             ok = spec.resolve(operation["responses"]["200"])["content"]["application/json"]["schema"]
             self.response_validator = jsonschema.Draft4Validator(
-                _inline(spec, ok), format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+                spec.inline(ok), format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -136,12 +134,3 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return pending.pop(0) if pending else await receive()
 
     return replay
-
-
-def _inline(spec: SpecDocument, node):
-    node = spec.resolve(node)
-    if isinstance(node, dict):
-        return {k: _inline(spec, v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_inline(spec, v) for v in node]
-    return node

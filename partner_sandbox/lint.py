@@ -15,51 +15,20 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from .fixtures import FixtureError, _line_of, load_world
 from .resources import default_fixtures_path, spec_path
+from .spec import SpecDocument
 
-HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-
-
-class Spec:
-    """A spec file with its composed YAML, for lines, and $ref resolution."""
+class Spec(SpecDocument):
+    """A spec file, with its composed YAML for the line of any pointer."""
 
     def __init__(self, path: Path):
-        self.path = path
         text = path.read_text(encoding="utf-8")
-        self.doc = yaml.safe_load(text)
+        super().__init__(yaml.safe_load(text))
+        self.path = path
         self.root = yaml.compose(text, Loader=yaml.SafeLoader)
 
     def where(self, pointer: list) -> str:
         line = _line_of(self.root, pointer)
         return f"{self.path}:{line}" if line else str(self.path)
-
-    def resolve(self, node):
-        while isinstance(node, dict) and "$ref" in node:
-            target = self.doc
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node = target
-        return node
-
-    def inline(self, node, depth: int = 0):
-        node = self.resolve(node)
-        if depth > 50:
-            return node
-        if isinstance(node, dict):
-            return {k: self.inline(v, depth + 1) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.inline(v, depth + 1) for v in node]
-        return node
-
-    def operations(self):
-        """(pointer, method, operation) for every operation."""
-        for path, item in (self.doc.get("paths") or {}).items():
-            for method, op in (item or {}).items():
-                if method in HTTP_METHODS and isinstance(op, dict):
-                    yield ["paths", path, method], method, op
-        for name, item in (self.doc.get("webhooks") or {}).items():
-            for method, op in (item or {}).items():
-                if method in HTTP_METHODS and isinstance(op, dict):
-                    yield ["webhooks", name, method], method, op
 
 
 def examples(spec: Spec):
@@ -84,7 +53,7 @@ def examples(spec: Spec):
             if key not in ("example", "examples"):
                 walk(value, pointer + [key])
 
-    walk(spec.doc, [])
+    walk(spec.raw, [])
     return found
 
 
@@ -95,19 +64,19 @@ def lint_spec(path: Path) -> list[str]:
         return [f"{path}: cannot be read as YAML: {exc}"]
     errors: list[str] = []
     try:
-        validate_spec(spec.doc)
+        validate_spec(spec.raw)
     except OpenAPIValidationError as exc:
         pointer = list(getattr(exc, "absolute_path", []) or [])
         errors.append(f"{spec.where(pointer)}: not a valid OpenAPI document: {exc.message}")
         return errors
-    validator_class = OAS31Validator if str(spec.doc.get("openapi", "")).startswith("3.1") else OAS30Validator
+    validator_class = OAS31Validator if str(spec.raw.get("openapi", "")).startswith("3.1") else OAS30Validator
     for pointer, schema, value in examples(spec):
         try:
             validator_class(spec.inline(schema), format_checker=validator_class.FORMAT_CHECKER).validate(value)
         except jsonschema.ValidationError as exc:
             inner = pointer + list(exc.absolute_path)
             errors.append(f"{spec.where(inner)}: example does not fit its schema: {exc.message}")
-    for pointer, _method, op in spec.operations():
+    for pointer, _path, _method, op in spec.operations():
         operation_id = op.get("operationId")
         if not operation_id or pointer[0] == "webhooks":
             continue

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import Problem
+from .spec import SpecDocument
 
 MAX_DELAY_MS = 10_000
 
@@ -41,59 +40,38 @@ def parse_prefer(values: list[str]) -> Preferences:
     return Preferences(int(code) if code else None, found.get("example") or None, int(delay))
 
 
-class SpecDocument:
-    """One OpenAPI document as data, for looking up documented responses and their examples."""
-
-    def __init__(self, path: Path):
-        self.raw = yaml.safe_load(path.read_text())
-        self.base_path = self.raw["servers"][0]["url"].rstrip("/")
-        self.operations = {
-            op["operationId"]: op
-            for item in self.raw["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict) and "operationId" in op
+def forced_response(spec: SpecDocument, operation_id: str, prefs: Preferences) -> tuple[int, dict, bytes]:
+    """status, headers and body of the documented response the preferences pick."""
+    responses = spec.operation(operation_id)[1]["responses"]
+    statuses = sorted(responses, key=str)
+    if prefs.code is not None and str(prefs.code) not in responses:
+        raise Problem(
+            "invalid_prefer",
+            f"code={prefs.code} is not documented for this operation; documented: {', '.join(statuses)}",
+        )
+    candidates = [str(prefs.code)] if prefs.code is not None else statuses
+    for status in candidates:
+        response = spec.resolve(responses[status])
+        content = response.get("content", {})
+        media_type, media = next(iter(content.items()), (None, {}))
+        named = {name: spec.resolve(ex)["value"] for name, ex in (media.get("examples") or {}).items()}
+        if prefs.example is not None:
+            if prefs.example not in named:
+                continue
+            body = named[prefs.example]
+        elif "example" in media:
+            body = media["example"]
+        else:
+            body = next(iter(named.values()), None)
+        headers = {
+            name: str(spec.resolve(h).get("example", spec.resolve(h).get("schema", {}).get("enum", [""])[0]))
+            for name, h in (response.get("headers") or {}).items()
         }
-
-    def resolve(self, node):
-        while isinstance(node, dict) and "$ref" in node:
-            target = self.raw
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
-
-    def forced_response(self, operation_id: str, prefs: Preferences) -> tuple[int, dict, bytes]:
-        """status, headers and body of the documented response the preferences pick."""
-        responses = self.operations[operation_id]["responses"]
-        statuses = sorted(responses, key=str)
-        if prefs.code is not None and str(prefs.code) not in responses:
-            raise Problem(
-                "invalid_prefer",
-                f"code={prefs.code} is not documented for this operation; documented: {', '.join(statuses)}",
-            )
-        candidates = [str(prefs.code)] if prefs.code is not None else statuses
-        for status in candidates:
-            response = self.resolve(responses[status])
-            content = response.get("content", {})
-            media_type, media = next(iter(content.items()), (None, {}))
-            named = {name: self.resolve(ex)["value"] for name, ex in (media.get("examples") or {}).items()}
-            if prefs.example is not None:
-                if prefs.example not in named:
-                    continue
-                body = named[prefs.example]
-            elif "example" in media:
-                body = media["example"]
-            else:
-                body = next(iter(named.values()), None)
-            headers = {
-                name: str(self.resolve(h).get("example", self.resolve(h).get("schema", {}).get("enum", [""])[0]))
-                for name, h in (response.get("headers") or {}).items()
-            }
-            if media_type is not None:
-                headers["Content-Type"] = media_type
-            return int(status), headers, b"" if body is None else json.dumps(body).encode()
-        where = f"the {prefs.code} response" if prefs.code is not None else "this operation"
-        raise Problem("invalid_prefer", f"example={prefs.example!r} is not an example of {where}")
+        if media_type is not None:
+            headers["Content-Type"] = media_type
+        return int(status), headers, b"" if body is None else json.dumps(body).encode()
+    where = f"the {prefs.code} response" if prefs.code is not None else "this operation"
+    raise Problem("invalid_prefer", f"example={prefs.example!r} is not an example of {where}")
 
 
 class ForcedResponses:
@@ -116,7 +94,7 @@ class ForcedResponses:
         if prefs.code is None and prefs.example is None:
             await self.app(scope, receive, send)
             return
-        status, headers, body = spec.forced_response(routing["operation_id"], prefs)
+        status, headers, body = forced_response(spec, routing["operation_id"], prefs)
         applied = ", ".join(
             p for p in (f"code={status}", f"example={prefs.example}" if prefs.example else "") if p
         )

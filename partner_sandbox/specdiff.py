@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .lint import HTTP_METHODS
+from .spec import HTTP_METHODS, SpecDocument
 
 REQUEST, RESPONSE = "request", "response"
 
@@ -37,20 +37,6 @@ def _pointer(parts) -> str:
     return "#/" + "/".join(_escape(p) for p in parts)
 
 
-class _Doc:
-    def __init__(self, raw: dict):
-        self.raw = raw
-
-    def resolve(self, node):
-        seen = 0
-        while isinstance(node, dict) and "$ref" in node and seen < 50:
-            target = self.raw
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node, seen = target, seen + 1
-        return node
-
-
 def _tighter(old, new, smaller_is_tighter: bool) -> bool:
     if old is None:
         return new is not None
@@ -61,7 +47,7 @@ def _tighter(old, new, smaller_is_tighter: bool) -> bool:
 
 class Differ:
     def __init__(self, old: dict, new: dict):
-        self.old, self.new = _Doc(old), _Doc(new)
+        self.old, self.new = SpecDocument(old), SpecDocument(new)
         self.findings: list[Finding] = []
 
     def add(self, parts, breaks: str, message: str) -> None:
@@ -133,7 +119,7 @@ class Differ:
 
     # --- operations ---------------------------------------------------------------------------
 
-    def security(self, doc: _Doc, op: dict):
+    def security(self, doc: SpecDocument, op: dict):
         return op.get("security", doc.raw.get("security"))
 
     def operation(self, old: dict, new: dict, parts) -> None:
