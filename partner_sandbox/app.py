@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import time
 
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
@@ -16,7 +14,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.security import BearerSecurityHandler
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from .auth import Authenticator
 from . import pages
@@ -27,7 +25,7 @@ from .ratelimit import RateLimiter
 from .resources import control_spec_path, spec_path
 from .bootstrap import build_sandbox, configure_logging
 from .fastpath import FastLane
-from .guard import Guard, request_id
+from .guard import Guard
 from .scenarios import ForcedResponses
 from .spec import SpecDocument
 from .service import Sandbox
@@ -36,9 +34,7 @@ from .validation import CompiledSchemas, validator_map
 from .webhooks import Deliverer
 
 log = logging.getLogger("partner_sandbox")
-access_log = logging.getLogger("partner_sandbox.access")
 
-redact_path = redact_link_tokens  # link tokens travel in paths (/qr/<token>); they never reach a log
 
 
 def security_map(authenticator: Authenticator, limiter: RateLimiter) -> dict:
@@ -80,9 +76,9 @@ def _translate(request: ConnexionRequest, status: int, fallback_detail: str) -> 
     if status == 401:
         return AuthProblem("missing_credentials", "The Authorization header is required")
     if status == 404:
-        return Problem("not_found", f"No operation matches {request.method} {redact_path(request.url.path)}")
+        return Problem("not_found", f"No operation matches {request.method} {redact_link_tokens(request.url.path)}")
     if status == 405:
-        return Problem("method_not_allowed", f"{request.method} is not allowed on {redact_path(request.url.path)}")
+        return Problem("method_not_allowed", f"{request.method} is not allowed on {redact_link_tokens(request.url.path)}")
     if 400 <= status < 500:
         return Problem("invalid_parameter", fallback_detail)
     return Problem("internal_error", "The sandbox failed to handle the request")
@@ -99,39 +95,8 @@ def _http_exception_handler(request: ConnexionRequest, exc: HTTPException) -> Co
 
 
 def _unexpected_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    log.error("unhandled error on %s %s", request.method, redact_path(request.url.path), exc_info=exc)
+    log.error("unhandled error on %s %s", request.method, redact_link_tokens(request.url.path), exc_info=exc)
     return render(Problem("internal_error", "The sandbox failed to handle the request"))
-
-
-class AccessLog:
-    """One JSON line per request: request id, method, path (link tokens redacted), status, duration."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_(message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_)
-        finally:
-            if access_log.isEnabledFor(logging.INFO):
-                path = json.dumps(redact_path(scope["path"]))
-                elapsed = (time.perf_counter() - started) * 1000
-                access_log.info(
-                    f'{{"request_id": "{request_id(scope)}", "method": "{scope["method"]}", "path": {path},'
-                    f' "status": {status}, "duration_ms": {elapsed:.2f}}}'
-                )
 
 
 def worker_app() -> ASGIApp:
@@ -142,13 +107,14 @@ def worker_app() -> ASGIApp:
 
 
 def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
-    """The whole server: access log, request journal and the fast lane around the connexion app."""
+    """The whole server: the guard (ids, headers, limits, access log), the request journal and the
+    fast lane around the connexion app."""
     sandbox = sandbox or build_sandbox(settings)
     partner_doc = SpecDocument.load(spec_path())
     app = connexion_app(settings, sandbox, partner_doc)
     lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
     journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_link_tokens)
-    return Guard(AccessLog(journal))
+    return Guard(journal)
 
 
 def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument) -> AsyncApp:

@@ -1,14 +1,21 @@
 """The outermost layer: a request id on every request and response, security headers on every
-response, and limits on header and body sizes (refused before the body is read)."""
+response, limits on header and body sizes (refused before the body is read), and the access log:
+one JSON line per request with its id, method, path (link tokens redacted), status and duration."""
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .domain import redact_link_tokens
 from .errors import Problem
+
+access_log = logging.getLogger("partner_sandbox.access")
 
 MAX_BODY = 64 * 1024
 MAX_HEADERS = 32 * 1024
@@ -27,10 +34,6 @@ class BodyTooLarge(Exception):
     pass
 
 
-def request_id(scope: Scope) -> str:
-    return scope.get("extensions", {}).get("partner_sandbox", {}).get("request_id", "-")
-
-
 class Guard:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -41,14 +44,15 @@ class Guard:
             return
         incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
         rid = incoming.decode() if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("extensions", {})["partner_sandbox"] = {"request_id": rid}
         is_page = "/ui" in scope["path"] or scope["path"].startswith("/qr/")
+        began = time.perf_counter()
         started = False
+        status = 500
 
         async def send_(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
-                started = True
+                started, status = True, message["status"]
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 headers.append((b"x-request-id", rid.encode()))
@@ -58,9 +62,21 @@ class Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
+        try:
+            await self._guarded(scope, receive, send_, lambda: started)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                path = json.dumps(redact_link_tokens(scope["path"]))
+                elapsed = (time.perf_counter() - began) * 1000
+                access_log.info(
+                    f'{{"request_id": "{rid}", "method": "{scope["method"]}", "path": {path},'
+                    f' "status": {status}, "duration_ms": {elapsed:.2f}}}'
+                )
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, started) -> None:
         problem = self._refusal(scope)
         if problem is not None:
-            await _send_problem(send_, problem)
+            await _send_problem(send, problem)
             return
         received = 0
 
@@ -74,10 +90,10 @@ class Guard:
             return message
 
         try:
-            await self.app(scope, receive_, send_)
+            await self.app(scope, receive_, send)
         except BodyTooLarge:  # a chunked body that grew past the limit while being read
-            if not started:
-                await _send_problem(send_, _too_large())
+            if not started():
+                await _send_problem(send, _too_large())
 
     @staticmethod
     def _refusal(scope: Scope) -> Problem | None:
