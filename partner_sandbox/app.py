@@ -122,11 +122,11 @@ def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocumen
     async def lifespan(_app):
         deliverer = Deliverer(
             sandbox.store,
-            {p.id: p for p in sandbox.store.partners()},
+            sandbox.authenticator.partner,  # the partners (and secrets) authentication already holds
             max_attempts=settings.webhook_attempts,
             backoff=settings.webhook_backoff,
             timeout=settings.webhook_timeout,
-            allowed_hosts=frozenset(h.strip().lower() for h in settings.webhook_hosts.split(",") if h.strip()),
+            allowed_hosts=settings.webhook_host_set,
         )
         delivering = asyncio.create_task(deliverer.run())
         try:

@@ -36,6 +36,9 @@ class Authenticator:
         self._verified: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
         self._cache_size = cache_size
 
+    def partner(self, partner_id: str) -> Partner | None:
+        return self._partners.get(partner_id)
+
     def authenticate(self, authorization: str | None, partner_header: str | None) -> str:
         key = (authorization or "", partner_header or "")
         hit = self._verified.get(key)

@@ -105,7 +105,7 @@ def register(app, sandbox_of) -> None:
             found = await run_in_threadpool(sandbox.link_page, token)
             if found is None:
                 return _not_found()
-            link, now, _account = found
+            link, now = found
             state = link.state(now)
             if state != "active":
                 return _gone(link, state)

@@ -51,13 +51,13 @@ class Sandbox:
 
     # --- the QR page ----------------------------------------------------------------------------
 
-    def link_page(self, token: str) -> tuple[domain.LinkRecord, datetime, domain.WhatsAppAccount | None] | None:
+    def link_page(self, token: str) -> tuple[domain.LinkRecord, datetime] | None:
+        """The link behind a token and its partner's time, or None for an unknown token."""
         with self.store.transaction() as tx:
             link = domain.link_for_token(tx, token)
             if link is None:
                 return None
-            now = domain.partner_now(tx, link.partner_id, self.clock())
-            return link, now, tx.account(link.workspace_id, link.user_id)
+            return link, domain.partner_now(tx, link.partner_id, self.clock())
 
     def scan_token(self, token: str):
         with self.store.transaction() as tx:

@@ -44,6 +44,11 @@ class Settings:
         return cls(**{**data, "fixtures": Path(data["fixtures"])})
 
     @property
+    def webhook_host_set(self) -> frozenset[str]:
+        """--webhook-hosts as a set of lower-case names; empty means any host."""
+        return frozenset(h.strip().lower() for h in self.webhook_hosts.split(",") if h.strip())
+
+    @property
     def base_url(self) -> str:
         """The public base URL links are built on: --public-url, else the listen address."""
         if self.public_url:

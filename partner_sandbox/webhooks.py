@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from datetime import datetime, timezone
+from typing import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,7 +27,7 @@ SIGNATURE_TTL_SECONDS = 300
 
 
 class Deliverer:
-    def __init__(self, store: Store, partners: dict[str, Partner], *, max_attempts: int, backoff: float,
+    def __init__(self, store: Store, partners: Callable[[str], Partner | None], *, max_attempts: int, backoff: float,
                  timeout: float, allowed_hosts: frozenset[str] = frozenset(), random_fraction=random.random):
         self.store = store
         self.partners = partners
@@ -57,7 +58,7 @@ class Deliverer:
     async def deliver(self, client: httpx.AsyncClient, event: dict) -> None:
         with self.store.transaction() as tx:
             url = tx.webhook_url(event["partner_id"])
-        partner = self.partners.get(event["partner_id"])
+        partner = self.partners(event["partner_id"])
         at = event_time(datetime.now(timezone.utc))
         started = time.perf_counter()
         status_code, error = None, None

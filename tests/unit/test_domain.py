@@ -309,8 +309,8 @@ def test_events_of_one_user_are_claimed_one_at_a_time_and_once(store):
 def test_backoff_doubles_with_jitter():
     from partner_sandbox.webhooks import Deliverer
 
-    low = Deliverer(None, {}, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 0.0)
-    high = Deliverer(None, {}, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 1.0)
+    low = Deliverer(None, lambda _: None, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 0.0)
+    high = Deliverer(None, lambda _: None, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 1.0)
     assert [low.delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
     assert [high.delay(n) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
     assert high.delay(30) == 300.0  # capped
