@@ -57,20 +57,30 @@ def redact_url(db: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", db)
 
 
-def _token(args: argparse.Namespace) -> int:
-    from .auth import Partner, mint_token
+def _fixture_partner(fixtures: Path, partner_id: str):
+    """The fixture partner (id and secret) to sign tokens as; None, said on stderr, if there is none."""
+    from .auth import Partner
 
     try:
-        world = load_world(args.fixtures)
+        world = load_world(fixtures)
     except FixtureError as exc:
         print(f"partner-sandbox: bad fixture file:\n{exc}", file=sys.stderr)
-        return 2
-    partner = world.partner(args.partner_id)
+        return None
+    partner = world.partner(partner_id)
     if partner is None:
         known = ", ".join(p.id for p in world.partners)
-        print(f"partner-sandbox: no partner '{args.partner_id}' in {args.fixtures} (known: {known})", file=sys.stderr)
+        print(f"partner-sandbox: no partner '{partner_id}' in {fixtures} (known: {known})", file=sys.stderr)
+        return None
+    return Partner(partner.id, partner.secret)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .auth import mint_token
+
+    partner = _fixture_partner(args.fixtures, args.partner_id)
+    if partner is None:
         return 2
-    print(mint_token(Partner(partner.id, partner.secret), ttl_seconds=args.ttl))
+    print(mint_token(partner, ttl_seconds=args.ttl))
     return 0
 
 
@@ -80,22 +90,17 @@ def _webhooks(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from .auth import Partner, mint_token
+    from .auth import mint_token
 
-    try:
-        partner = load_world(args.fixtures).partner(args.partner_id)
-    except FixtureError as exc:
-        print(f"partner-sandbox: bad fixture file:\n{exc}", file=sys.stderr)
-        return 2
+    partner = _fixture_partner(args.fixtures, args.partner_id)
     if partner is None:
-        print(f"partner-sandbox: no partner '{args.partner_id}' in {args.fixtures}", file=sys.stderr)
         return 2
     url = args.base_url.rstrip("/") + "/sandbox/v1/webhook/deliveries"
     shown: dict[int, int] = {}  # delivery id -> attempts printed
     deadline = time.monotonic() + args.seconds if args.seconds else None
     print(f"watching webhook deliveries of {partner.id} at {args.base_url} (Ctrl-C stops)", flush=True)
     while deadline is None or time.monotonic() < deadline:
-        token = mint_token(Partner(partner.id, partner.secret), ttl_seconds=300)
+        token = mint_token(partner, ttl_seconds=300)
         try:
             response = httpx.get(url, params={"limit": 200}, timeout=10,
                                  headers={"Authorization": f"Bearer {token}", "X-TL-Partner-Id": partner.id})
