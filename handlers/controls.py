@@ -1,4 +1,6 @@
-"""Handlers for the `controls` tag of sandbox.yaml: thin calls into the sandbox's services."""
+"""Handlers for the `controls` tag of sandbox.yaml: thin calls into the sandbox's services.
+Async on purpose: store calls are short and run on the event loop, not in a thread pool where the
+thread holding the store's lock would wait for the GIL (see Performance in the README)."""
 
 from __future__ import annotations
 
@@ -10,51 +12,51 @@ from partner_sandbox.errors import Problem
 JSON = {"Content-Type": "application/json"}
 
 
-def get_user(workspace_id: str, user_id: int, token_info: dict):
+async def get_user(workspace_id: str, user_id: int, token_info: dict):
     return views.user_state(request.state.sandbox.user_view(token_info["partner_id"], workspace_id, user_id)), 200, JSON
 
 
-def scan(workspace_id: str, user_id: int, token_info: dict):
+async def scan(workspace_id: str, user_id: int, token_info: dict):
     return views.user_state(request.state.sandbox.scan_user(token_info["partner_id"], workspace_id, user_id)), 200, JSON
 
 
-def get_clock(token_info: dict):
+async def get_clock(token_info: dict):
     return views.clock(*request.state.sandbox.clock_view(token_info["partner_id"])), 200, JSON
 
 
-def change_clock(body: dict, token_info: dict):
+async def change_clock(body: dict, token_info: dict):
     return views.clock(*request.state.sandbox.change_clock(token_info["partner_id"], body)), 200, JSON
 
 
-def reset(token_info: dict):
+async def reset(token_info: dict):
     request.state.sandbox.reset(token_info["partner_id"])
     return None, 204
 
 
-def list_requests(token_info: dict, limit: int = 20):
+async def list_requests(token_info: dict, limit: int = 20):
     return {"requests": request.state.sandbox.journal(token_info["partner_id"], limit)}, 200, JSON
 
 
-def get_webhook(token_info: dict):
+async def get_webhook(token_info: dict):
     return {"url": request.state.sandbox.webhook(token_info["partner_id"])}, 200, JSON
 
 
-def put_webhook(body: dict, token_info: dict):
+async def put_webhook(body: dict, token_info: dict):
     request.state.sandbox.set_webhook(token_info["partner_id"], body["url"])
     return {"url": body["url"]}, 200, JSON
 
 
-def delete_webhook(token_info: dict):
+async def delete_webhook(token_info: dict):
     request.state.sandbox.set_webhook(token_info["partner_id"], None)
     return None, 204
 
 
-def list_deliveries(token_info: dict, limit: int = 20):
+async def list_deliveries(token_info: dict, limit: int = 20):
     records = request.state.sandbox.deliveries(token_info["partner_id"], limit)
     return {"deliveries": [views.delivery(r) for r in records]}, 200, JSON
 
 
-def redeliver(delivery_id: int, token_info: dict):
+async def redeliver(delivery_id: int, token_info: dict):
     if not request.state.sandbox.redeliver(token_info["partner_id"], delivery_id):
         raise Problem("delivery_not_found", f"Delivery {delivery_id} was not found")
     return None, 202

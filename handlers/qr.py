@@ -1,4 +1,6 @@
-"""Handlers for the `qr` tag of openapi.yaml: thin calls into the sandbox's services."""
+"""Handlers for the `qr` tag of openapi.yaml: thin calls into the sandbox's services.
+Async on purpose: store calls are short and run on the event loop, not in a thread pool where the
+thread holding the store's lock would wait for the GIL (see Performance in the README)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from html import escape
 
 import segno
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -102,7 +101,7 @@ def register(app, sandbox_of) -> None:
         async def endpoint(request: Request):
             token = request.path_params["token"]
             sandbox = sandbox_of(request)
-            found = await run_in_threadpool(sandbox.link_page, token)
+            found = sandbox.link_page(token)
             if found is None:
                 return _not_found()
             link, now = found
@@ -141,7 +140,7 @@ def register(app, sandbox_of) -> None:
         token = request.path_params["token"]
         sandbox = sandbox_of(request)
         try:
-            result = await run_in_threadpool(sandbox.scan_token, token)
+            result = sandbox.scan_token(token)
         except domain.LinkGone as gone:
             return _gone(gone.link, gone.state)
         if result is None:
