@@ -7,16 +7,16 @@ from __future__ import annotations
 from connexion import request
 
 from partner_sandbox import views
-from partner_sandbox.errors import Problem
+from partner_sandbox.errors import ApiError
 
 JSON = {"Content-Type": "application/json"}
 
 
-async def get_user(workspace_id: str, user_id: int, token_info: dict):
+async def get_user_state(workspace_id: str, user_id: int, token_info: dict):
     return views.user_state(request.state.sandbox.user_view(token_info["partner_id"], workspace_id, user_id)), 200, JSON
 
 
-async def scan(workspace_id: str, user_id: int, token_info: dict):
+async def simulate_scan(workspace_id: str, user_id: int, token_info: dict):
     return views.user_state(request.state.sandbox.scan_user(token_info["partner_id"], workspace_id, user_id)), 200, JSON
 
 
@@ -28,7 +28,7 @@ async def change_clock(body: dict, token_info: dict):
     return views.clock(*request.state.sandbox.change_clock(token_info["partner_id"], body)), 200, JSON
 
 
-async def reset(token_info: dict):
+async def reset_sandbox(token_info: dict):
     request.state.sandbox.reset(token_info["partner_id"])
     return None, 204
 
@@ -41,7 +41,7 @@ async def get_webhook(token_info: dict):
     return {"url": request.state.sandbox.webhook(token_info["partner_id"])}, 200, JSON
 
 
-async def put_webhook(body: dict, token_info: dict):
+async def set_webhook(body: dict, token_info: dict):
     request.state.sandbox.set_webhook(token_info["partner_id"], body["url"])
     return {"url": body["url"]}, 200, JSON
 
@@ -56,7 +56,7 @@ async def list_deliveries(token_info: dict, limit: int = 20):
     return {"deliveries": [views.delivery(r) for r in records]}, 200, JSON
 
 
-async def redeliver(delivery_id: int, token_info: dict):
+async def redeliver_event(delivery_id: int, token_info: dict):
     if not request.state.sandbox.redeliver(token_info["partner_id"], delivery_id):
-        raise Problem("delivery_not_found", f"Delivery {delivery_id} was not found")
+        raise ApiError("delivery_not_found", f"Delivery {delivery_id} was not found")
     return None, 202

@@ -11,7 +11,7 @@ from partner_sandbox import views
 HEADERS = {"Cache-Control": "no-store", "Content-Type": "application/json"}
 
 
-async def issue_qr_link(workspace_id: str, user_id: int, body: dict, token_info: dict):
+async def user_request_qr_link(workspace_id: str, user_id: int, body: dict, token_info: dict):
     sandbox = request.state.sandbox
     issued = sandbox.issue_qr_link(token_info["partner_id"], workspace_id, user_id, body["expires_in_hours"])
     return views.issued_link(issued, sandbox.link_url(issued.token)), 200, HEADERS

@@ -19,10 +19,11 @@ from starlette.types import ASGIApp
 from .auth import Authenticator
 from . import pages
 from .domain import redact_link_tokens
-from .errors import PROBLEM_MEDIA_TYPE, AuthProblem, Problem
+from .errors import MEDIA_TYPE, ApiError, AuthError
 from .journal import RequestJournal
 from .ratelimit import RateLimiter
 from .resources import control_spec_path, spec_path
+from .routing import TagResolver
 from .bootstrap import build_sandbox, configure_logging
 from .fastpath import FastLane
 from .guard import Guard
@@ -31,6 +32,7 @@ from .spec import SpecDocument
 from .service import Sandbox
 from .settings import WORKER_SETTINGS, Settings
 from .validation import CompiledSchemas, validator_map
+from .versioning import ApiVersion
 from .webhooks import Deliverer
 
 log = logging.getLogger("partner_sandbox")
@@ -55,33 +57,33 @@ def security_map(authenticator: Authenticator, limiter: RateLimiter) -> dict:
     return {"bearer": PartnerBearerHandler}
 
 
-def render(problem: Problem) -> ConnexionResponse:
+def render(error: ApiError) -> ConnexionResponse:
     return ConnexionResponse(
-        status_code=problem.status,
-        body=problem.body(),
-        content_type=PROBLEM_MEDIA_TYPE,
-        headers=problem.headers,
+        status_code=error.status,
+        body=error.body(),
+        content_type=MEDIA_TYPE,
+        headers=error.headers,
     )
 
 
-def _problem_handler(_request: ConnexionRequest, exc: Problem) -> ConnexionResponse:
+def _api_error_handler(_request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:
     return render(exc)
 
 
-def _translate(request: ConnexionRequest, status: int, fallback_detail: str) -> Problem:
+def _translate(request: ConnexionRequest, status: int, fallback_detail: str) -> ApiError:
     """connexion's and starlette's own errors, in this project's vocabulary."""
     if status == 415:
         ctype = request.headers.get("content-type", "")
-        return Problem("unsupported_media_type", f"Content-Type '{ctype}' is not supported; send application/json")
+        return ApiError("unsupported_media_type", f"Content-Type '{ctype}' is not supported; send application/json")
     if status == 401:
-        return AuthProblem("missing_credentials", "The Authorization header is required")
+        return AuthError("missing_header", "The Authorization header is required")
     if status == 404:
-        return Problem("not_found", f"No operation matches {request.method} {redact_link_tokens(request.url.path)}")
+        return ApiError("not_found", f"No operation matches {request.method} {redact_link_tokens(request.url.path)}")
     if status == 405:
-        return Problem("method_not_allowed", f"{request.method} is not allowed on {redact_link_tokens(request.url.path)}")
+        return ApiError("method_not_allowed", f"{request.method} is not allowed on {redact_link_tokens(request.url.path)}")
     if 400 <= status < 500:
-        return Problem("invalid_parameter", fallback_detail)
-    return Problem("internal_error", "The sandbox failed to handle the request")
+        return ApiError("invalid_request", fallback_detail)
+    return ApiError("internal_error", "The sandbox failed to handle the request")
 
 
 def _connexion_problem_handler(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
@@ -96,7 +98,7 @@ def _http_exception_handler(request: ConnexionRequest, exc: HTTPException) -> Co
 
 def _unexpected_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     log.error("unhandled error on %s %s", request.method, redact_link_tokens(request.url.path), exc_info=exc)
-    return render(Problem("internal_error", "The sandbox failed to handle the request"))
+    return render(ApiError("internal_error", "The sandbox failed to handle the request"))
 
 
 def worker_app() -> ASGIApp:
@@ -114,7 +116,9 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     app = connexion_app(settings, sandbox, partner_doc)
     lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
     journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_link_tokens)
-    return Guard(journal)
+    policy = settings.rate_policy
+    ip_limiter = RateLimiter(policy.rate, policy.capacity) if policy.per == "ip" else None
+    return Guard(journal, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter)
 
 
 def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument) -> AsyncApp:
@@ -144,14 +148,16 @@ def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocumen
         lifespan=lifespan,
         security_map=security_map(sandbox.authenticator, sandbox.limiter),
         validator_map=validator_map(CompiledSchemas()),
+        resolver=TagResolver(),
     )
     for spec in (partner_api, controls):
         app.add_api(spec.name, validate_responses=settings.validate_responses)
-    app.add_error_handler(Problem, _problem_handler)
+    app.add_error_handler(ApiError, _api_error_handler)
     app.add_error_handler(ProblemException, _connexion_problem_handler)
     app.add_error_handler(HTTPException, _http_exception_handler)
     app.add_error_handler(Exception, _unexpected_handler)
     app.add_middleware(ForcedResponses, position=MiddlewarePosition.BEFORE_VALIDATION, specs=[partner_doc])
+    app.add_middleware(ApiVersion, position=MiddlewarePosition.BEFORE_CONTEXT, base_path=partner_doc.base_path)
     pages.register(app, lambda request: request.state.sandbox)
 
     async def healthz(request):

@@ -9,7 +9,7 @@ from typing import Mapping
 
 import jwt
 
-from .errors import AuthProblem
+from .errors import ApiError, AuthError
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("partner_id", "nbf", "exp")
@@ -21,6 +21,7 @@ VERIFIED_CACHE_SIZE = 10_000
 class Partner:
     id: str
     secret: str
+    active: bool = True
 
 
 class Authenticator:
@@ -40,26 +41,31 @@ class Authenticator:
         return self._partners.get(partner_id)
 
     def authenticate(self, authorization: str | None, partner_header: str | None) -> str:
+        """The partner id of a verified token; 401 for a token that does not verify, 403 for a
+        partner that is not active (only a caller who proved to be the partner learns that)."""
         key = (authorization or "", partner_header or "")
         hit = self._verified.get(key)
         if hit is not None and time.time() <= hit[1] + self._leeway:
-            return hit[0]
-        partner_id, expires = self._authenticate(authorization, partner_header)
-        self._verified[key] = (partner_id, expires)
-        while len(self._verified) > self._cache_size:
-            self._verified.popitem(last=False)
+            partner_id = hit[0]
+        else:
+            partner_id, expires = self._authenticate(authorization, partner_header)
+            self._verified[key] = (partner_id, expires)
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        if not self._partners[partner_id].active:
+            raise ApiError("partner_not_active", f"Partner '{partner_id}' is not active")
         return partner_id
 
     def _authenticate(self, authorization: str | None, partner_header: str | None) -> tuple[str, float]:
         token = self._bearer_token(authorization)
         if not partner_header:
-            raise AuthProblem("missing_partner_id", "The X-TL-Partner-Id header is required")
+            raise AuthError("missing_header", "The X-TL-Partner-Id header is required")
         partner = self._partners.get(partner_header)
         if partner is None:
-            raise AuthProblem("unknown_partner", "X-TL-Partner-Id names no known partner")
+            raise AuthError("partner_not_found", "X-TL-Partner-Id names no known partner")
         claims = self._verified_claims(token, partner.secret)
         if claims["partner_id"] != partner.id:
-            raise AuthProblem(
+            raise AuthError(
                 "partner_mismatch", "The token's partner_id claim does not match X-TL-Partner-Id"
             )
         return partner.id, float(claims["exp"])
@@ -67,27 +73,24 @@ class Authenticator:
     @staticmethod
     def _bearer_token(authorization: str | None) -> str:
         if authorization is None or not authorization.strip():
-            raise AuthProblem("missing_credentials", "The Authorization header is required")
+            raise AuthError("missing_header", "The Authorization header is required")
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer":
-            raise AuthProblem(
-                "invalid_authorization_header", "The Authorization header must use the Bearer scheme"
-            )
+            raise AuthError("missing_header", "The Authorization header must use the Bearer scheme")
         token = token.strip()
-        if not token or " " in token:
-            raise AuthProblem(
-                "invalid_authorization_header",
-                "The Authorization header must be 'Bearer <JWT>'",
-            )
+        if not token:
+            raise AuthError("missing_header", "The Authorization header must be 'Bearer <JWT>'")
+        if " " in token:
+            raise AuthError("token_decode_error", "The bearer token is not a well-formed JWT")
         return token
 
     def _verified_claims(self, token: str, secret: str) -> dict:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
-            raise AuthProblem("malformed_token", "The bearer token is not a well-formed JWT") from None
+            raise AuthError("token_decode_error", "The bearer token is not a well-formed JWT") from None
         if header.get("alg") != ALGORITHM:
-            raise AuthProblem("unsupported_algorithm", f"The token must be signed with {ALGORITHM}")
+            raise AuthError("invalid_signature", f"The token must be signed with {ALGORITHM}")
         try:
             claims = jwt.decode(
                 token,
@@ -97,17 +100,17 @@ class Authenticator:
                 options={"require": list(REQUIRED_CLAIMS), "verify_aud": False, "verify_iat": False},
             )
         except jwt.MissingRequiredClaimError as exc:
-            raise AuthProblem("missing_claim", f"The token lacks the required '{exc.claim}' claim") from None
+            raise AuthError("missing_claim", f"The token lacks the required '{exc.claim}' claim") from None
         except jwt.ExpiredSignatureError:
-            raise AuthProblem("token_expired", "The token has expired") from None
+            raise AuthError("timestamp_out_of_range", "The token has expired (exp)") from None
         except jwt.ImmatureSignatureError:
-            raise AuthProblem("token_not_yet_valid", "The token is not yet valid (nbf)") from None
+            raise AuthError("token_not_active", "The token is not yet valid (nbf)") from None
         except jwt.InvalidSignatureError:
-            raise AuthProblem("invalid_signature", "The token signature does not verify") from None
+            raise AuthError("invalid_signature", "The token signature does not verify") from None
         except jwt.InvalidTokenError as exc:
-            raise AuthProblem("malformed_token", f"The token is invalid: {exc}") from None
+            raise AuthError("token_decode_error", f"The token is invalid: {exc}") from None
         if not isinstance(claims.get("partner_id"), str):
-            raise AuthProblem("malformed_token", "The partner_id claim must be a string")
+            raise AuthError("token_decode_error", "The partner_id claim must be a string")
         return claims
 
 

@@ -28,8 +28,10 @@ def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
     else:
         fixtures = functools.cache(lambda: load_world(settings.fixtures))
     authenticator = Authenticator({p.id: p for p in store.partners()})
+    policy = settings.rate_policy
+    per_partner = RateLimiter(policy.rate, policy.capacity) if policy.per == "partner" else RateLimiter(0)
     return Sandbox(settings=settings, store=store, authenticator=authenticator, world=fixtures,
-                   limiter=RateLimiter(settings.rate_limit))
+                   limiter=per_partner)
 
 
 def configure_logging(level: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from .errors import Problem
+from .errors import ApiError
 
 if TYPE_CHECKING:
     from .fixtures import PartnerFixture
@@ -47,11 +47,23 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+USER_ACTIVE = "active"
+USER_SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True)
+class WorkspaceState:
+    id: str
+    partner_id: str
+    billing_managed: bool
+
+
 @dataclass(frozen=True)
 class UserState:
     workspace_id: str
     user_id: int
     whatsapp_connected: bool
+    status: str = USER_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,11 @@ class OpenLink:
 class Transaction(Protocol):
     """What the rules need from one atomic store transaction."""
 
-    def workspace_owner(self, workspace_id: str) -> str | None: ...
+    def workspace(self, workspace_id: str) -> WorkspaceState | None: ...
 
     def user(self, workspace_id: str, user_id: int) -> UserState | None: ...
+
+    def user_home(self, user_id: int) -> WorkspaceState | None: ...
 
     def open_link(self, workspace_id: str, user_id: int) -> OpenLink | None: ...
 
@@ -110,13 +124,33 @@ class IssuedLink:
     previous_qr_revoked: bool
 
 
-def owned_user(tx: Transaction, partner_id: str, workspace_id: str, user_id: int) -> UserState:
-    """The user, if the workspace is the partner's; otherwise the same 404 whoever owns it."""
-    if tx.workspace_owner(workspace_id) != partner_id:
-        raise Problem("workspace_not_found", f"Workspace '{workspace_id}' was not found")
+def owned_workspace(tx: Transaction, partner_id: str, workspace_id: str) -> WorkspaceState:
+    """The workspace, if it is the partner's and the Partner API may manage it. Another partner's
+    workspace is the same 404 as a missing one: its existence is not the caller's to learn."""
+    workspace = tx.workspace(workspace_id)
+    if workspace is None or workspace.partner_id != partner_id:
+        raise ApiError("workspace_not_found", f"Workspace '{workspace_id}' was not found")
+    if workspace.billing_managed:
+        raise ApiError("workspace_billing_managed",
+                       f"Workspace '{workspace_id}' is billed directly and cannot be managed through the Partner API")
+    return workspace
+
+
+def owned_user(tx: Transaction, partner_id: str, workspace_id: str, user_id: int, *,
+               active: bool = True) -> UserState:
+    """The user of one of the partner's workspaces (locked, where the store locks rows). User ids
+    are unique across the service: a user of another of the partner's workspaces is
+    `user_not_in_workspace`; one of another partner's, or none, is `user_not_found`. With `active`,
+    a suspended user is refused."""
+    owned_workspace(tx, partner_id, workspace_id)
     user = tx.user(workspace_id, user_id)
     if user is None:
-        raise Problem("user_not_found", f"User {user_id} was not found in workspace '{workspace_id}'")
+        home = tx.user_home(user_id)
+        if home is not None and home.partner_id == partner_id:
+            raise ApiError("user_not_in_workspace", f"User {user_id} is not a member of workspace '{workspace_id}'")
+        raise ApiError("user_not_found", f"User {user_id} was not found")
+    if active and user.status != USER_ACTIVE:
+        raise ApiError("user_not_active", f"User {user_id} is {user.status}")
     return user
 
 
@@ -242,10 +276,10 @@ def account_event(event_type: str, partner_id: str, workspace_id: str, user_id: 
 
 def scan_active_link(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> WhatsAppAccount:
     """Simulate scanning the user's active link: the link is used, a fake account connected."""
-    owned_user(tx, partner_id, workspace_id, user_id)
+    owned_user(tx, partner_id, workspace_id, user_id, active=False)
     active = next((l for l in tx.links(workspace_id, user_id, 1) if l.state(now) == "active"), None)
     if active is None:
-        raise Problem("no_active_link", f"User {user_id} has no active QR link to scan")
+        raise ApiError("no_active_link", f"User {user_id} has no active QR link to scan")
     return _connect(tx, active, now)
 
 
@@ -284,6 +318,7 @@ class UserView:
     now: datetime
     account: WhatsAppAccount | None
     links: list[LinkRecord]
+    status: str = USER_ACTIVE
 
     @property
     def active_link(self) -> LinkRecord | None:
@@ -291,9 +326,9 @@ class UserView:
 
 
 def user_view(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> UserView:
-    owned_user(tx, partner_id, workspace_id, user_id)
+    user = owned_user(tx, partner_id, workspace_id, user_id, active=False)
     return UserView(workspace_id, user_id, now, tx.account(workspace_id, user_id),
-                    tx.links(workspace_id, user_id, LINK_HISTORY_LIMIT))
+                    tx.links(workspace_id, user_id, LINK_HISTORY_LIMIT), user.status)
 
 
 # --- the per-partner test clock -----------------------------------------------------------------
@@ -323,7 +358,7 @@ def partner_now(tx: Transaction, partner_id: str, real_now: datetime) -> datetim
 def _checked(state: ClockState, real_now: datetime) -> ClockState:
     now = state.now(real_now)
     if not CLOCK_MIN <= now < CLOCK_MAX:
-        raise Problem(
+        raise ApiError(
             "clock_out_of_range", f"The clock would read {now.isoformat()}; it must stay within 1970-01-01..9000-01-01"
         )
     return state
@@ -341,7 +376,7 @@ def change_clock(state: ClockState, command: dict, real_now: datetime) -> ClockS
         try:
             target = datetime.fromisoformat(command["set"]).astimezone(timezone.utc)
         except ValueError:
-            raise Problem("invalid_body", f"set: {command['set']!r} is not an RFC 3339 instant") from None
+            raise ApiError("invalid_request", f"set: {command['set']!r} is not an RFC 3339 instant") from None
         if state.frozen_at is not None:
             return _checked(ClockState(state.offset, target), real_now)
         return _checked(ClockState(target - real_now, None), real_now)

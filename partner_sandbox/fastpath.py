@@ -19,13 +19,14 @@ import jsonschema_rs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import views
-from .errors import Problem
+from .errors import ApiError
 from .spec import SpecDocument
 from .service import Sandbox
 from .validation import STORABLE
+from .versioning import API_VERSION_HEADER
 
 MAX_BODY = 64 * 1024
-OPERATION_ID = "handlers.qr.issue_qr_link"
+OPERATION_ID = "userRequestQRLink"
 JSON_TYPES = {b"application/json", b"application/json; charset=utf-8", b"application/json;charset=utf-8"}
 
 
@@ -74,7 +75,7 @@ class FastLane:
         # What connexion's security layer would have left for the request journal.
         scope.setdefault("extensions", {}).setdefault("connexion_context", {})["token_info"] = {"partner_id": partner_id}
         await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"), (b"cache-control", b"no-store"),
+            (b"content-type", b"application/json"), (b"cache-control", b"no-store"), API_VERSION_HEADER,
             (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
@@ -91,7 +92,7 @@ class FastLane:
                 headers.get(b"x-tl-partner-id", b"").decode("latin-1") or None,
             )
             document = json.loads(body.decode("utf-8")) if body else {}
-        except (ValueError, Problem, RecursionError):
+        except (ValueError, ApiError, RecursionError):
             return None
         if not isinstance(document, dict) or not STORABLE[0] <= user_id <= STORABLE[1]:
             return None
@@ -102,7 +103,7 @@ class FastLane:
         document = {**self.body_defaults, **document}
         try:
             issued = self.sandbox.issue_qr_link(partner_id, match["workspace_id"], user_id, document["expires_in_hours"])
-        except Problem:
+        except ApiError:
             return None  # nothing was written; connexion answers with the problem
         response = views.issued_link(issued, self.sandbox.link_url(issued.token))
         if self.response_validator is not None:

@@ -28,6 +28,7 @@ FIXTURE_SCHEMA = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1},
                     "secret": {"type": "string", "minLength": 32},
+                    "active": {"type": "boolean", "description": "false: every call is 403 partner_not_active"},
                     "webhook_url": {"type": "string", "pattern": "^https?://[!-~]+$"},
                     "workspaces": {
                         "type": "array",
@@ -37,6 +38,10 @@ FIXTURE_SCHEMA = {
                             "additionalProperties": False,
                             "properties": {
                                 "id": {"type": "string", "minLength": 1},
+                                "billing_managed": {
+                                    "type": "boolean",
+                                    "description": "true: every call on it is 403 workspace_billing_managed",
+                                },
                                 "users": {"type": "array", "items": {"$ref": "#/$defs/user"}},
                             },
                         },
@@ -51,7 +56,8 @@ FIXTURE_SCHEMA = {
             "required": ["id"],
             "additionalProperties": False,
             "properties": {
-                "id": {"type": "integer"},
+                "id": {"type": "integer", "description": "unique across the whole world, as in the real service"},
+                "status": {"enum": ["active", "suspended"], "description": "suspended: its QR call is 403"},
                 "whatsapp": {
                     "type": "object",
                     "description": "A connected WhatsApp account.",
@@ -98,12 +104,14 @@ class UserFixture:
     id: int
     whatsapp: WhatsAppFixture | None = None
     active_link: LinkFixture | None = None
+    status: str = "active"
 
 
 @dataclass(frozen=True)
 class WorkspaceFixture:
     id: str
     users: tuple[UserFixture, ...]
+    billing_managed: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,7 @@ class PartnerFixture:
     secret: str
     workspaces: tuple[WorkspaceFixture, ...] = field(default_factory=tuple)
     webhook_url: str | None = None
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -146,9 +155,11 @@ def _line_of(root: yaml.Node | None, path) -> int | None:
 
 
 def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
-    """Rules a JSON Schema cannot state: unique ids, tokens and accounts across the world."""
+    """Rules a JSON Schema cannot state: unique ids, tokens and accounts across the world; a
+    suspended user has neither a connected account nor an active link."""
     errors: list[tuple[list, str]] = []
     partners, workspaces, tokens, accounts = set(), set(), set(), set()
+    users: dict[int, str] = {}  # user id -> the workspace that has it
     for pi, partner in enumerate(doc["partners"]):
         if partner["id"] in partners:
             errors.append((["partners", pi, "id"], f"partner id '{partner['id']}' is used twice"))
@@ -158,12 +169,15 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
             if ws["id"] in workspaces:
                 errors.append((wpath + ["id"], f"workspace id '{ws['id']}' is used twice"))
             workspaces.add(ws["id"])
-            users = set()
             for ui, user in enumerate(ws["users"]):
                 upath = wpath + ["users", ui]
                 if user["id"] in users:
-                    errors.append((upath + ["id"], f"user id {user['id']} is used twice in '{ws['id']}'"))
-                users.add(user["id"])
+                    errors.append((upath + ["id"], f"user id {user['id']} is used twice ('{users[user['id']]}' has it"
+                                   f" already): user ids are unique across all workspaces"))
+                users.setdefault(user["id"], ws["id"])
+                if user.get("status") == "suspended":
+                    errors += [(upath + [key], f"a suspended user cannot have {key}")
+                               for key in ("whatsapp", "active_link") if key in user]
                 token = (user.get("active_link") or {}).get("token")
                 if token is not None:
                     if token in tokens:
@@ -211,14 +225,17 @@ def parse_world(text: str, source: str) -> World:
                 id=p["id"],
                 secret=p["secret"],
                 webhook_url=p.get("webhook_url"),
+                active=p.get("active", True),
                 workspaces=tuple(
                     WorkspaceFixture(
                         id=w["id"],
+                        billing_managed=w.get("billing_managed", False),
                         users=tuple(
                             UserFixture(
                                 id=u["id"],
                                 whatsapp=WhatsAppFixture(**u["whatsapp"]) if "whatsapp" in u else None,
                                 active_link=LinkFixture(**u["active_link"]) if "active_link" in u else None,
+                                status=u.get("status", "active"),
                             )
                             for u in w["users"]
                         ),

@@ -1,6 +1,7 @@
 """The outermost layer: a request id on every request and response, security headers on every
-response, limits on header and body sizes (refused before the body is read), and the access log:
-one JSON line per request with its id, method, path (link tokens redacted), status and duration."""
+response, limits on header and body sizes (refused before the body is read), the per-IP rate limit
+of the Partner API when one is set, and the access log: one JSON line
+per request with its id, method, path (link tokens redacted), status and duration."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .domain import redact_link_tokens
-from .errors import Problem
+from .errors import MEDIA_TYPE, ApiError
+from .ratelimit import RateLimiter
 
 access_log = logging.getLogger("partner_sandbox.access")
 
@@ -35,8 +37,10 @@ class BodyTooLarge(Exception):
 
 
 class Guard:
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, *, api_prefix: str, ip_limiter: RateLimiter | None = None):
         self.app = app
+        self.api_prefix = api_prefix.rstrip("/") + "/"
+        self.ip_limiter = ip_limiter  # limits the Partner API's requests per client IP
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,9 +78,15 @@ class Guard:
                 )
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, started) -> None:
-        problem = self._refusal(scope)
-        if problem is not None:
-            await _send_problem(send, problem)
+        error = self._refusal(scope)
+        if error is None and self.ip_limiter is not None and scope["path"].startswith(self.api_prefix):
+            client = (scope.get("client") or ("unknown", 0))[0]
+            try:
+                self.ip_limiter.check(client, who="client IP")
+            except ApiError as exc:
+                error = exc
+        if error is not None:
+            await _send_error(send, error)
             return
         received = 0
 
@@ -93,29 +103,29 @@ class Guard:
             await self.app(scope, receive_, send)
         except BodyTooLarge:  # a chunked body that grew past the limit while being read
             if not started():
-                await _send_problem(send, _too_large())
+                await _send_error(send, _too_large())
 
     @staticmethod
-    def _refusal(scope: Scope) -> Problem | None:
+    def _refusal(scope: Scope) -> ApiError | None:
         headers = scope["headers"]
         if sum(len(k) + len(v) for k, v in headers) > MAX_HEADERS:
-            return Problem("headers_too_large", f"The request headers exceed {MAX_HEADERS // 1024} KiB")
+            return ApiError("headers_too_large", f"The request headers exceed {MAX_HEADERS // 1024} KiB")
         for name, value in headers:
             if name == b"authorization" and len(value) > MAX_AUTHORIZATION:
-                return Problem("headers_too_large", f"The Authorization header exceeds {MAX_AUTHORIZATION // 1024} KiB")
+                return ApiError("headers_too_large", f"The Authorization header exceeds {MAX_AUTHORIZATION // 1024} KiB")
             if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
                 return _too_large()
         return None
 
 
-def _too_large() -> Problem:
-    return Problem("payload_too_large", f"The request body exceeds {MAX_BODY // 1024} KiB")
+def _too_large() -> ApiError:
+    return ApiError("payload_too_large", f"The request body exceeds {MAX_BODY // 1024} KiB")
 
 
-async def _send_problem(send: Send, problem: Problem) -> None:
-    body = problem.body()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+async def _send_error(send: Send, error: ApiError) -> None:
+    body = error.body()
+    headers = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]
-    headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
-    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -10,7 +10,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .domain import rfc3339
-from .errors import Problem
+from .errors import ApiError
 
 log = logging.getLogger("partner_sandbox.journal")
 
@@ -44,7 +44,7 @@ class RequestJournal:
         if entries:
             try:
                 self.record(entries)
-            except Problem as exc:  # the store is unavailable: the journal loses these entries
+            except ApiError as exc:  # the store is unavailable: the journal loses these entries
                 log.warning("request journal: %d entries not kept: %s", len(entries), exc.detail)
 
     def _add(self, partner_id: str, entry: dict) -> None:

@@ -15,6 +15,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from .fixtures import FixtureError, _line_of, load_world
 from .resources import default_fixtures_path, spec_path
+from .routing import handler_name
 from .spec import SpecDocument
 
 class Spec(SpecDocument):
@@ -80,14 +81,19 @@ def lint_spec(path: Path) -> list[str]:
         operation_id = op.get("operationId")
         if not operation_id or pointer[0] == "webhooks":
             continue
-        module_name, _, function = operation_id.rpartition(".")
+        where = spec.where(pointer + ["operationId"])
+        try:
+            module_name, _, function = handler_name(operation_id, op.get("tags") or []).rpartition(".")
+        except ValueError as exc:
+            errors.append(f"{where}: {exc}")
+            continue
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            errors.append(f"{spec.where(pointer + ['operationId'])}: operationId {operation_id}: cannot import {module_name}: {exc}")
+            errors.append(f"{where}: operationId {operation_id}: cannot import {module_name}: {exc}")
             continue
         if not callable(getattr(module, function, None)):
-            errors.append(f"{spec.where(pointer + ['operationId'])}: operationId {operation_id}: no handler {function} in {module_name}")
+            errors.append(f"{where}: operationId {operation_id}: no handler {function} in {module_name}")
     return errors
 
 

@@ -1,45 +1,73 @@
-"""Rate limiting per partner: a token bucket per partner in each server process."""
+"""Rate limiting: token buckets, per partner (the sandbox's default) or per client IP (the published
+production limits, `--rate-limit production`), in each server process."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from dataclasses import dataclass
 
-from .errors import Problem
+from .errors import ApiError
+
+PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class RatePolicy:
+    """`rate` requests a second per key, in bursts of up to `capacity`; `per` is "partner" or "ip"."""
+
+    per: str
+    rate: float
+    capacity: float
+
+    @classmethod
+    def parse(cls, text: str) -> "RatePolicy":
+        """`production`: the published 30 a second per client IP with a burst of 10 more; a number N:
+        N a second per partner, in bursts of N (0 turns limiting off)."""
+        if text.strip().lower() == PRODUCTION:
+            return cls("ip", 30.0, 40.0)
+        try:
+            rate = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is neither 'production' nor a number of requests a second") from None
+        if not math.isfinite(rate) or rate < 0:
+            raise ValueError(f"{text!r} must be 0 or more requests a second")
+        return cls("partner", rate, rate)
 
 
 class RateLimiter:
-    """`rate` requests a second per partner, in bursts of up to `rate`; 0 turns limiting off."""
+    """A token bucket per key; a rate of 0 turns limiting off."""
 
-    def __init__(self, rate: float, *, now=time.monotonic):
+    def __init__(self, rate: float, capacity: float | None = None, *, now=time.monotonic):
         self.rate = rate
+        self.capacity = rate if capacity is None else capacity
         self._now = now
-        self._buckets: dict[str, tuple[float, float]] = {}  # partner -> (tokens, at)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._lock = threading.Lock()
 
-    def take(self, partner_id: str) -> float:
+    def take(self, key: str) -> float:
         """Take a token: 0.0 when allowed, else the seconds until one is available."""
         if self.rate <= 0:
             return 0.0
         with self._lock:
             now = self._now()
-            tokens, at = self._buckets.get(partner_id, (self.rate, now))
-            tokens = min(self.rate, tokens + (now - at) * self.rate)
+            tokens, at = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - at) * self.rate)
             if tokens >= 1:
-                self._buckets[partner_id] = (tokens - 1, now)
+                self._buckets[key] = (tokens - 1, now)
                 return 0.0
-            self._buckets[partner_id] = (tokens, now)
+            self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
 
-    def check(self, partner_id: str) -> None:
-        """Raise the 429 problem when the partner is over its rate."""
-        wait = self.take(partner_id)
+    def check(self, key: str, who: str = "partner") -> None:
+        """Raise the 429 when `key` is over its rate; `who` names the key in the description."""
+        wait = self.take(key)
         if wait:
             seconds = max(1, math.ceil(wait))
-            raise Problem(
+            raise ApiError(
                 "rate_limited",
-                f"The partner's request rate is over its limit of {self.rate:g} a second; retry in {seconds} s",
+                f"The {who}'s request rate is over its limit of {self.rate:g} a second; retry in {seconds} s",
                 headers={"Retry-After": str(seconds), "RateLimit-Limit": f"{self.rate:g}",
                          "RateLimit-Remaining": "0", "RateLimit-Reset": str(seconds)},
             )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import Problem
+from .errors import ApiError
 from .spec import SpecDocument
 
 MAX_DELAY_MS = 10_000
@@ -33,10 +33,10 @@ def parse_prefer(values: list[str]) -> Preferences:
             found[name.strip().lower()] = raw.strip().strip('"')
     code = found.get("code")
     if code is not None and not (code.isdigit() and len(code) == 3):
-        raise Problem("invalid_prefer", f"Prefer code={code!r} is not an HTTP status code")
+        raise ApiError("invalid_request", f"Prefer code={code!r} is not an HTTP status code")
     delay = found.get("delay", "0")
     if not delay.isdigit() or int(delay) > MAX_DELAY_MS:
-        raise Problem("invalid_prefer", f"Prefer delay={delay!r} must be a whole number of milliseconds, at most {MAX_DELAY_MS}")
+        raise ApiError("invalid_request", f"Prefer delay={delay!r} must be a whole number of milliseconds, at most {MAX_DELAY_MS}")
     return Preferences(int(code) if code else None, found.get("example") or None, int(delay))
 
 
@@ -45,8 +45,8 @@ def forced_response(spec: SpecDocument, operation_id: str, prefs: Preferences) -
     responses = spec.operation(operation_id)[1]["responses"]
     statuses = sorted(responses, key=str)
     if prefs.code is not None and str(prefs.code) not in responses:
-        raise Problem(
-            "invalid_prefer",
+        raise ApiError(
+            "invalid_request",
             f"code={prefs.code} is not documented for this operation; documented: {', '.join(statuses)}",
         )
     candidates = [str(prefs.code)] if prefs.code is not None else statuses
@@ -71,7 +71,7 @@ def forced_response(spec: SpecDocument, operation_id: str, prefs: Preferences) -
             headers["Content-Type"] = media_type
         return int(status), headers, b"" if body is None else json.dumps(body).encode()
     where = f"the {prefs.code} response" if prefs.code is not None else "this operation"
-    raise Problem("invalid_prefer", f"example={prefs.example!r} is not an example of {where}")
+    raise ApiError("invalid_request", f"example={prefs.example!r} is not an example of {where}")
 
 
 class ForcedResponses:

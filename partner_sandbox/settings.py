@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
+from .ratelimit import RatePolicy
 from .resources import default_fixtures_path
 
 ENV_PREFIX = "PARTNER_SANDBOX_"
@@ -33,7 +34,7 @@ class Settings:
     webhook_backoff: float = 1.0
     webhook_timeout: float = 5.0
     webhook_hosts: str = ""  # comma-separated hosts deliveries may go to; empty: any
-    rate_limit: float = 10_000.0
+    rate_limit: str = "10000"  # requests a second per partner, or "production" (see RatePolicy)
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
@@ -42,6 +43,10 @@ class Settings:
     def from_json(cls, text: str) -> "Settings":
         data = json.loads(text)
         return cls(**{**data, "fixtures": Path(data["fixtures"])})
+
+    @property
+    def rate_policy(self) -> RatePolicy:
+        return RatePolicy.parse(self.rate_limit)
 
     @property
     def webhook_host_set(self) -> frozenset[str]:
@@ -142,10 +147,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
     )
     parser.add_argument(
         "--rate-limit",
-        type=float,
-        default=float(default("rate_limit", defaults.rate_limit)),
-        help="requests a second per partner and server process, in bursts of as many; 0 turns it off"
-        " (default: %(default)g)",
+        type=_rate_limit,
+        default=default("rate_limit", defaults.rate_limit),
+        help="N: requests a second per partner and server process, in bursts of as many (0 turns it off);"
+        " 'production': the published limits, 30 a second per client IP with a burst of 10 more, on the"
+        " Partner API (default: %(default)s)",
     )
     parser.add_argument(
         "--workers",
@@ -154,6 +160,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         help="server processes sharing the database (default: the machine's cores, %(default)s;"
         " always 1 with --db :memory:)",
     )
+
+
+def _rate_limit(text: str) -> str:
+    try:
+        RatePolicy.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip().lower()
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -172,5 +186,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_backoff=max(0.0, args.webhook_backoff),
         webhook_timeout=max(0.1, args.webhook_timeout),
         webhook_hosts=args.webhook_hosts,
-        rate_limit=max(0.0, args.rate_limit),
+        rate_limit=_rate_limit(str(args.rate_limit)),
     )

@@ -22,24 +22,31 @@ from .domain import (
     Transaction,
     UserState,
     WhatsAppAccount,
+    WorkspaceState,
     new_link_token,
     rfc3339,
     token_digest,
 )
-from .errors import Problem
+from .errors import ApiError
 from .fixtures import PartnerFixture, World
 
 # The schema of both backends; {id} and {bigint} are filled in per dialect.
 SCHEMA_TEMPLATE = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS partners (id TEXT PRIMARY KEY, secret TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS partners (
+    id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    active BOOLEAN NOT NULL DEFAULT TRUE
+);
 CREATE TABLE IF NOT EXISTS workspaces (
     id TEXT PRIMARY KEY,
-    partner_id TEXT NOT NULL REFERENCES partners(id)
+    partner_id TEXT NOT NULL REFERENCES partners(id),
+    billing_managed BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE TABLE IF NOT EXISTS users (
     workspace_id TEXT NOT NULL REFERENCES workspaces(id),
     user_id {bigint} NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
     wa_account_id {bigint},
     wa_phone TEXT,
     wa_connected_at TEXT,
@@ -94,10 +101,17 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
     latency_ms {real} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_event ON webhook_attempts (event_row, id);
+-- User ids are unique across the service, as in the real one.
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_id ON users (user_id);
 -- The rule "one active link per user", backed by the database itself.
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
     ON links (workspace_id, user_id) WHERE status = 'active';
 """
+# Raised when the schema changes. A database of another version holds a sandbox world of another
+# shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
+SCHEMA_VERSION = "2"
+TABLES = ("links", "users", "workspaces", "clocks", "journal", "webhook_attempts", "webhook_events", "webhooks",
+          "partners", "meta")
 SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
 POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
     id="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", bigint="BIGINT", real="DOUBLE PRECISION"
@@ -167,18 +181,28 @@ class SqlTransaction(Transaction):
     def __init__(self, conn: _Sql):
         self._conn = conn
 
-    def workspace_owner(self, workspace_id: str) -> str | None:
-        row = self._conn.execute("SELECT partner_id FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
-        return row[0] if row else None
+    def workspace(self, workspace_id: str) -> WorkspaceState | None:
+        row = self._conn.execute(
+            "SELECT id, partner_id, billing_managed FROM workspaces WHERE id = ?", (workspace_id,)
+        ).fetchone()
+        return WorkspaceState(row[0], row[1], bool(row[2])) if row else None
 
     def user(self, workspace_id: str, user_id: int) -> UserState | None:
         # Rules start here, so on PostgreSQL this row lock queues changes to one user across replicas.
         row = self._conn.execute(
-            "SELECT wa_connected_at IS NOT NULL FROM users WHERE workspace_id = ? AND user_id = ?"
+            "SELECT wa_connected_at IS NOT NULL, status FROM users WHERE workspace_id = ? AND user_id = ?"
             + self._conn.for_update,
             (workspace_id, user_id),
         ).fetchone()
-        return UserState(workspace_id, user_id, bool(row[0])) if row else None
+        return UserState(workspace_id, user_id, bool(row[0]), row[1]) if row else None
+
+    def user_home(self, user_id: int) -> WorkspaceState | None:
+        row = self._conn.execute(
+            "SELECT w.id, w.partner_id, w.billing_managed FROM users u JOIN workspaces w ON w.id = u.workspace_id"
+            " WHERE u.user_id = ?",
+            (user_id,),
+        ).fetchone()
+        return WorkspaceState(row[0], row[1], bool(row[2])) if row else None
 
     def open_link(self, workspace_id: str, user_id: int) -> OpenLink | None:
         row = self._conn.execute(
@@ -261,19 +285,21 @@ class SqlTransaction(Transaction):
     def seed_if_empty(self, world: World, now: datetime, reset: bool) -> bool:
         if self._conn.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone() and not reset:
             return False
-        for table in ("links", "users", "workspaces", "clocks", "journal", "webhook_attempts", "webhook_events",
-                      "webhooks", "partners", "meta"):
+        for table in TABLES:
             self._conn.execute(f"DELETE FROM {table}")
         for partner in world.partners:
-            self._conn.execute("INSERT INTO partners (id, secret) VALUES (?, ?)", (partner.id, partner.secret))
+            self._conn.execute("INSERT INTO partners (id, secret, active) VALUES (?, ?, ?)",
+                               (partner.id, partner.secret, partner.active))
             if partner.webhook_url:
                 self.set_webhook(partner.id, partner.webhook_url)
             _seed_workspaces(self, partner, now)
         self._conn.execute("INSERT INTO meta (key, value) VALUES ('seeded_at', ?)", (rfc3339(now),))
+        self._conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         return True
 
     def partners(self) -> list[Partner]:
-        return [Partner(*row) for row in self._conn.execute("SELECT id, secret FROM partners").fetchall()]
+        rows = self._conn.execute("SELECT id, secret, active FROM partners").fetchall()
+        return [Partner(row[0], row[1], bool(row[2])) for row in rows]
 
     def add_journal_entry(self, partner_id: str, entry: dict) -> None:
         entry_id = self._conn.execute(
@@ -379,11 +405,13 @@ class SqlTransaction(Transaction):
 def _seed_workspaces(tx: SqlTransaction, partner: PartnerFixture, now: datetime) -> None:
     stamp = rfc3339(now)
     sql = tx._conn
-    sql.executemany("INSERT INTO workspaces (id, partner_id) VALUES (?, ?)", [(ws.id, partner.id) for ws in partner.workspaces])
+    sql.executemany("INSERT INTO workspaces (id, partner_id, billing_managed) VALUES (?, ?, ?)",
+                    [(ws.id, partner.id, ws.billing_managed) for ws in partner.workspaces])
     sql.executemany(
-        "INSERT INTO users (workspace_id, user_id, wa_account_id, wa_phone, wa_connected_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO users (workspace_id, user_id, status, wa_account_id, wa_phone, wa_connected_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (ws.id, user.id, *((user.whatsapp.account_id, user.whatsapp.phone_number_e164, stamp) if user.whatsapp else (None, None, None)))
+            (ws.id, user.id, user.status, *((user.whatsapp.account_id, user.whatsapp.phone_number_e164, stamp) if user.whatsapp else (None, None, None)))
             for ws in partner.workspaces
             for user in ws.users
         ],
@@ -439,8 +467,9 @@ class SqliteStore(_OneConnection):
             self._conn.execute(f"PRAGMA synchronous = {self._sync}")
         self._lock = threading.Lock()
         self._queue = open(f"{target}.lock", "a+b") if is_file else None  # noqa: SIM115 (kept open)
-        with self._lock:
-            self._conn.executescript(SQLITE_SCHEMA)
+        with self._immediate() as conn:
+            _migrate(_Sql(conn), _statements(SQLITE_SCHEMA),
+                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
 
     @contextmanager
     def _immediate(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -513,8 +542,8 @@ class PostgresStore(_OneConnection):
         self._lock = threading.Lock()
         with self._begin() as sql:
             sql.execute("SELECT pg_advisory_xact_lock(?)", (self.MIGRATION_LOCK,))
-            for statement in _statements(POSTGRES_SCHEMA):
-                sql.execute(statement)
+            _migrate(sql, _statements(POSTGRES_SCHEMA),
+                     "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'meta'")
 
     @contextmanager
     def _begin(self) -> Iterator[_Sql]:
@@ -553,10 +582,25 @@ class PostgresStore(_OneConnection):
             self._conn.close()
 
 
-def unavailable(exc: Exception) -> Problem:
+def unavailable(exc: Exception) -> ApiError:
     log.error("store unavailable: %s", exc)
-    return Problem("service_unavailable", "The sandbox cannot write its database now; retry shortly",
+    return ApiError("service_unavailable", "The sandbox cannot write its database now; retry shortly",
                    headers={"Retry-After": "1"})
+
+
+def _migrate(sql: _Sql, schema: list[str], meta_exists: str) -> None:
+    """Create the schema; a database of another schema version is dropped first (and re-seeded)."""
+    if sql.execute(meta_exists).fetchone():
+        row = sql.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:
+            log.warning("the database holds a sandbox world of schema version %s, this sandbox uses %s:"
+                        " dropped, to be seeded again from the fixtures", row[0] if row else 1, SCHEMA_VERSION)
+            for table in TABLES:
+                sql.execute(f"DROP TABLE IF EXISTS {table}")
+    for statement in schema:
+        sql.execute(statement)
+    sql.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
+                (SCHEMA_VERSION,))
 
 
 def _statements(script: str) -> list[str]:

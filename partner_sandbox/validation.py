@@ -1,4 +1,4 @@
-"""Request validation plugged into connexion's validator_map: problem+json naming the field, an
+"""Request validation plugged into connexion's validator_map: `invalid_request` naming the field, an
 absent JSON body read as `{}` with the spec's defaults applied, and schemas compiled once."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from connexion.validators import VALIDATOR_MAP
 from connexion.datastructures import MediaTypeDict
 from starlette.datastructures import MutableHeaders
 
-from .errors import Problem
+from .errors import ApiError
 
 INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 # Integers the store can hold, whatever the spec's format says (SQLite integers are 64-bit).
@@ -112,7 +112,7 @@ def validator_map(schemas: CompiledSchemas) -> dict:
                     value = read(name)
                     if value is None:
                         if param.get("required"):
-                            raise Problem("invalid_parameter", f"The {location} parameter '{name}' is required")
+                            raise ApiError("invalid_request", f"The {location} parameter '{name}' is required")
                         continue
                     error = _first_error(schemas.get(param.get("schema", {})), value)
                     if error is None and isinstance(value, int) and not STORABLE[0] <= value <= STORABLE[1]:
@@ -121,7 +121,7 @@ def validator_map(schemas: CompiledSchemas) -> dict:
                         detail = _describe(error)
                     else:
                         continue
-                    raise Problem("invalid_parameter", f"The {location} parameter '{name}' is invalid: {detail}")
+                    raise ApiError("invalid_request", f"The {location} parameter '{name}' is invalid: {detail}")
 
     class PartnerJSONBodyValidator(JSONRequestBodyValidator):
         # Defaults filled in during validation reach the handler.
@@ -143,18 +143,18 @@ def validator_map(schemas: CompiledSchemas) -> dict:
             try:
                 text = raw.decode(self._encoding)
             except (UnicodeDecodeError, LookupError):
-                raise Problem("malformed_json", f"The request body is not valid {self._encoding} text") from None
+                raise ApiError("invalid_request", f"The request body is not valid {self._encoding} text") from None
             try:
                 body = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise Problem(
-                    "malformed_json",
+                raise ApiError(
+                    "invalid_request",
                     f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                 ) from None
             except RecursionError:
-                raise Problem("malformed_json", "The request body is nested too deeply") from None
+                raise ApiError("invalid_request", "The request body is nested too deeply") from None
             if not isinstance(body, dict):
-                raise Problem("invalid_body", f"The request body must be a JSON object, not {_json_type(body)}")
+                raise ApiError("invalid_request", f"The request body must be a JSON object, not {_json_type(body)}")
             return body
 
         def _validate(self, body: t.Any) -> None:
@@ -166,7 +166,7 @@ def validator_map(schemas: CompiledSchemas) -> dict:
             else:
                 message = _describe(error)
             field = ".".join(str(p) for p in error.absolute_path) or "(body)"
-            raise Problem("invalid_body", f"{field}: {message}")
+            raise ApiError("invalid_request", f"{field}: {message}")
 
     body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
     body["*/*json"] = PartnerJSONBodyValidator

@@ -47,6 +47,7 @@ def user_state(view: domain.UserView) -> dict:
     return {
         "workspace_id": view.workspace_id,
         "user_id": view.user_id,
+        "status": view.status,
         "now": _time(view.now),
         "whatsapp": account(view.account),
         "active_link": link(active, view.now) if active else None,

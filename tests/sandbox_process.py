@@ -19,7 +19,9 @@ TEST_WORLD = ROOT / "tests" / "fixtures" / "world.yaml"
 SECRETS = {
     "sandbox-partner": "sandbox-partner-secret-for-local-testing",
     "other-partner": "other-partner-secret-for-local-testing",
+    "inactive-partner": "inactive-partner-secret-for-local-testing",
 }
+ENVELOPE_KEYS = {"error", "status", "description"}
 QR_PATH = "/partner/api/v1/workspaces/{workspace}/users/{user}/qr"
 
 
@@ -39,6 +41,18 @@ def make_token(partner: str = "sandbox-partner", *, secret: str | None = None, a
     payload = {k: v for k, v in payload.items() if v is not None}
     key = secret if secret is not None else SECRETS.get(partner, "x" * 40)
     return jwt.encode(payload, key, algorithm=algorithm, headers=headers)
+
+
+def assert_error(r: httpx.Response, status: int, code: str) -> dict:
+    """The answer is the published error envelope with this status and code; returns the body."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/json", r.headers
+    body = r.json()
+    assert set(body) == ENVELOPE_KEYS, body
+    assert (body["error"], body["status"]) == (code, status), body
+    assert body["description"], body
+    assert "x-tl-api-version" not in r.headers  # only successes carry it
+    return body
 
 
 def auth_headers(partner_id: str = "sandbox-partner", **claims) -> dict:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sandbox_process import control, make_token
+from sandbox_process import assert_error, control, make_token
 
 
 def state(server, workspace, user, partner="sandbox-partner"):
@@ -71,11 +71,11 @@ def test_scan_connects_a_stable_fake_account_and_uses_the_link(server):
 
 def test_scan_without_an_active_link_is_409(server):
     r = scan(server, "qa-workspace", 3)
-    assert r.status_code == 409 and r.json()["code"] == "no_active_link"
+    assert_error(r, 409, "no_active_link")
     server.issue("qa-workspace", 3, json={"expires_in_hours": 1})
     set_clock(server, {"advance_seconds": 3600})
     r = scan(server, "qa-workspace", 3)
-    assert r.status_code == 409 and r.json()["code"] == "no_active_link"
+    assert_error(r, 409, "no_active_link")
     assert state(server, "qa-workspace", 3)["whatsapp"]["connected"] is False
 
 
@@ -101,22 +101,22 @@ def test_clock_commands(server):
 @pytest.mark.parametrize(
     "command, code",
     [
-        ({}, "invalid_body"),
-        ({"advance_seconds": 1, "freeze": True}, "invalid_body"),
-        ({"advance_seconds": "60"}, "invalid_body"),
-        ({"advance_seconds": 10**12}, "invalid_body"),
-        ({"set": "2030-01-01"}, "invalid_body"),
-        ({"set": "tomorrow"}, "invalid_body"),
-        ({"real": False}, "invalid_body"),
-        ({"set": "9999-01-01T00:00:00Z"}, "invalid_body"),
-        ({"set": "1960-01-01T00:00:00Z"}, "invalid_body"),
+        ({}, "invalid_request"),
+        ({"advance_seconds": 1, "freeze": True}, "invalid_request"),
+        ({"advance_seconds": "60"}, "invalid_request"),
+        ({"advance_seconds": 10**12}, "invalid_request"),
+        ({"set": "2030-01-01"}, "invalid_request"),
+        ({"set": "tomorrow"}, "invalid_request"),
+        ({"real": False}, "invalid_request"),
+        ({"set": "9999-01-01T00:00:00Z"}, "invalid_request"),
+        ({"set": "1960-01-01T00:00:00Z"}, "invalid_request"),
     ],
 )
 def test_bad_clock_commands_are_400_and_leave_the_clock(server, command, code):
     set_clock(server, {"freeze": True})
     before = control(server, "GET", "/clock").json()
     r = control(server, "POST", "/clock", json=command)
-    assert r.status_code == 400 and r.json()["code"] == code, r.text
+    assert_error(r, 400, code)
     after = control(server, "GET", "/clock").json()
     assert (after["now"], after["frozen"]) == (before["now"], True)
 
@@ -124,10 +124,10 @@ def test_bad_clock_commands_are_400_and_leave_the_clock(server, command, code):
 def test_moving_the_clock_out_of_range_is_409_and_leaves_it(server):
     set_clock(server, {"set": "8999-06-01T00:00:00Z"})
     r = control(server, "POST", "/clock", json={"advance_seconds": 315360000})
-    assert r.status_code == 409 and r.json()["code"] == "clock_out_of_range", r.text
+    assert_error(r, 409, "clock_out_of_range")
     assert control(server, "GET", "/clock").json()["now"].startswith("8999-06-01")
     r = control(server, "POST", "/clock", json={"set": "8999-12-31T23:00:00-14:00"})
-    assert r.status_code == 409 and r.json()["code"] == "clock_out_of_range", r.text
+    assert_error(r, 409, "clock_out_of_range")
 
 
 def test_the_clock_governs_issuance_and_expiry_but_not_jwt(server):
@@ -143,14 +143,14 @@ def test_the_clock_governs_issuance_and_expiry_but_not_jwt(server):
     now = int(time.time())
     r = server.client.post("/partner/api/v1/workspaces/qa-workspace/users/4/qr", headers={
         "Authorization": f"Bearer {make_token(nbf=now - 600, exp=now - 300)}", "X-TL-Partner-Id": "sandbox-partner"})
-    assert r.status_code == 401 and r.json()["code"] == "token_expired"
+    assert_error(r, 401, "timestamp_out_of_range")
 
 
 def test_clocks_are_per_partner(server):
     set_clock(server, {"set": "2031-01-01T00:00:00Z"})
     other = control(server, "GET", "/clock", partner="other-partner").json()
     assert other["frozen"] is False and abs(other["offset_seconds"]) < 1
-    issued = server.issue("other-workspace", 7, partner="other-partner").json()
+    issued = server.issue("other-workspace", 7007, partner="other-partner").json()
     assert issued["expires_at"].startswith(str(datetime.now(timezone.utc).year))
 
 
@@ -158,7 +158,7 @@ def test_reset_restores_the_callers_world_only(server):
     server.issue("my-first-workspace", 43)  # disconnects 43's fixture account
     server.issue("my-first-workspace", 44)  # revokes 44's fixture link
     server.issue("qa-workspace", 5)
-    server.issue("other-workspace", 7, partner="other-partner")
+    server.issue("other-workspace", 7007, partner="other-partner")
     set_clock(server, {"advance_seconds": 3600})
     set_clock(server, {"advance_seconds": 7200}, partner="other-partner")
 
@@ -171,7 +171,7 @@ def test_reset_restores_the_callers_world_only(server):
     assert state(server, "qa-workspace", 5)["links"] == []
     assert abs(control(server, "GET", "/clock").json()["offset_seconds"]) < 1
     # the other partner keeps its link and its clock
-    assert state(server, "other-workspace", 7, partner="other-partner")["active_link"] is not None
+    assert state(server, "other-workspace", 7007, partner="other-partner")["active_link"] is not None
     assert control(server, "GET", "/clock", partner="other-partner").json()["offset_seconds"] > 7000
 
 
@@ -179,7 +179,7 @@ def test_controls_are_scoped_to_the_caller(server):
     server.issue("qa-workspace", 6)
     for method, path in [("GET", "/workspaces/qa-workspace/users/6"), ("POST", "/workspaces/qa-workspace/users/6/scan")]:
         r = control(server, method, path, partner="other-partner")
-        assert r.status_code == 404 and r.json()["code"] == "workspace_not_found", r.text
+        assert_error(r, 404, "workspace_not_found")
     assert state(server, "qa-workspace", 6)["active_link"] is not None  # the other partner's scan did nothing
 
 
@@ -193,21 +193,21 @@ def test_controls_require_authentication(server):
 def test_journal_lists_the_callers_partner_api_requests_newest_first(server):
     server.issue("qa-workspace", 8, json={"expires_in_hours": 3})
     server.issue("qa-workspace", 8, content=b"{bad", headers={"Content-Type": "application/json"})
-    server.issue("other-workspace", 7, partner="other-partner")
+    server.issue("other-workspace", 7007, partner="other-partner")
     control(server, "GET", "/clock")  # control calls are not journaled
     r = control(server, "GET", "/requests", params={"limit": 5})
     assert r.status_code == 200
     entries = r.json()["requests"]
     assert [e["status"] for e in entries] == [400, 200]
     newest, oldest = entries
-    assert newest["request_body"] == "{bad" and '"malformed_json"' in newest["response_body"]
+    assert newest["request_body"] == "{bad" and '"invalid_request"' in newest["response_body"]
     assert oldest["method"] == "POST" and oldest["path"] == "/partner/api/v1/workspaces/qa-workspace/users/8/qr"
     assert oldest["request_body"] == '{"expires_in_hours":3}'
     assert oldest["request_headers"]["authorization"] == "<redacted>"
     assert "/qr/<redacted>" in oldest["response_body"]
     assert at(oldest["time"]) <= at(newest["time"])
     theirs = control(server, "GET", "/requests", partner="other-partner").json()["requests"]
-    assert [e["path"] for e in theirs] == ["/partner/api/v1/workspaces/other-workspace/users/7/qr"]
+    assert [e["path"] for e in theirs] == ["/partner/api/v1/workspaces/other-workspace/users/7007/qr"]
 
 
 def test_journal_limit_bound_and_unauthenticated_requests(server):
@@ -218,7 +218,7 @@ def test_journal_limit_bound_and_unauthenticated_requests(server):
     assert len(entries) == 2 and all(e["status"] == 200 for e in entries)  # the 401 has no proven caller
     for bad in (0, 201, "x"):
         r = control(server, "GET", "/requests", params={"limit": bad})
-        assert r.status_code == 400 and r.json()["code"] == "invalid_parameter", r.text
+        assert_error(r, 400, "invalid_request")
 
 
 def test_journal_keeps_the_last_200(server):

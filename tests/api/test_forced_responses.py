@@ -6,17 +6,15 @@ import time
 
 import pytest
 
-from sandbox_process import control
+from sandbox_process import assert_error, control
 
 
 def test_forced_status_returns_the_documented_example_without_touching_state(sandbox, fresh_user):
     user = fresh_user()
-    for code, problem_code in [(429, "rate_limited"), (500, "internal_error"), (503, "service_unavailable"),
-                               (404, "workspace_not_found")]:
+    for code, error_code in [(429, "rate_limited"), (500, "internal_error"), (503, "service_unavailable"),
+                             (404, "workspace_not_found"), (403, "partner_not_active"), (413, "payload_too_large")]:
         r = sandbox.issue("qa-workspace", user, headers={"Prefer": f"code={code}"})
-        assert r.status_code == code, r.text
-        assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["code"] == problem_code and r.json()["status"] == code
+        assert_error(r, code, error_code)
         assert r.headers["preference-applied"] == f"code={code}"
     assert sandbox.issue("qa-workspace", user).json()["previous_qr_revoked"] is False  # nothing was issued
 
@@ -33,7 +31,7 @@ def test_forced_200_is_the_example_and_issues_nothing(sandbox, fresh_user):
     user = fresh_user()
     r = sandbox.issue("qa-workspace", user, headers={"Prefer": "code=200"})
     assert r.status_code == 200 and r.json()["workspace_id"] == "my-first-workspace"
-    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-tl-api-version"] == "v1"
     fresh = sandbox.issue("qa-workspace", user, headers={"Prefer": "code=200, example=fresh_user"}).json()
     assert fresh["previous_qr_revoked"] is False and fresh["user_id"] == 45
     assert control(sandbox, "GET", f"/workspaces/qa-workspace/users/{user}").json()["links"] == []
@@ -43,19 +41,21 @@ def test_forced_200_is_the_example_and_issues_nothing(sandbox, fresh_user):
     "prefer, status, code",
     [
         ("example=user_not_found", 404, "user_not_found"),
-        ("code=401, example=partner_mismatch", 401, "partner_mismatch"),
-        ('code=400; foo=bar, example="malformed_json"', 400, "malformed_json"),
+        ("example=user_not_in_workspace", 404, "user_not_in_workspace"),
+        ("code=401, example=timestamp_out_of_range", 401, "timestamp_out_of_range"),
+        ("code=403, example=workspace_billing_managed", 403, "workspace_billing_managed"),
+        ('code=400; foo=bar, example="malformed_json"', 400, "invalid_request"),
     ],
 )
 def test_named_examples(sandbox, fresh_user, prefer, status, code):
     r = sandbox.issue("qa-workspace", fresh_user(), headers={"Prefer": prefer})
-    assert r.status_code == status and r.json()["code"] == code, r.text
+    assert_error(r, status, code)
 
 
 @pytest.mark.parametrize(
     "prefer, detail_part",
     [
-        ("code=418", "documented: 200, 400, 401, 404, 413, 415, 429, 500, 503"),
+        ("code=418", "documented: 200, 400, 401, 403, 404, 413, 415, 429, 500, 503"),
         ("code=abc", "not an HTTP status code"),
         ("example=nope", "'nope' is not an example"),
         ("code=429, example=user_not_found", "not an example of the 429 response"),
@@ -66,8 +66,7 @@ def test_named_examples(sandbox, fresh_user, prefer, status, code):
 def test_unusable_preferences_are_400_saying_what_exists(sandbox, fresh_user, prefer, detail_part):
     user = fresh_user()
     r = sandbox.issue("qa-workspace", user, headers={"Prefer": prefer})
-    assert r.status_code == 400 and r.json()["code"] == "invalid_prefer", r.text
-    assert detail_part in r.json()["detail"]
+    assert detail_part in assert_error(r, 400, "invalid_request")["description"]
     assert sandbox.issue("qa-workspace", user).json()["previous_qr_revoked"] is False
 
 
@@ -87,7 +86,7 @@ def test_delay_delays_real_and_forced_responses(sandbox, fresh_user):
 def test_forcing_still_requires_authentication(sandbox, fresh_user):
     r = sandbox.client.post(f"/partner/api/v1/workspaces/qa-workspace/users/{fresh_user()}/qr",
                             headers={"Prefer": "code=200", "X-TL-Partner-Id": "sandbox-partner"})
-    assert r.status_code == 401 and r.json()["code"] == "missing_credentials"
+    assert_error(r, 401, "missing_header")
 
 
 def test_forced_responses_appear_in_the_journal(start_sandbox):

@@ -1,4 +1,4 @@
-"""Faults, abuse and bad input: nothing lost, nobody let in, every refusal a clean problem+json."""
+"""Faults, abuse and bad input: nothing lost, nobody let in, every refusal a clean error envelope."""
 
 from __future__ import annotations
 
@@ -14,16 +14,9 @@ import httpx
 import jwt
 import pytest
 
-from sandbox_process import QR_PATH, SECRETS, auth_headers, control, make_token
+from sandbox_process import QR_PATH, SECRETS, assert_error, auth_headers, control, make_token
 
 URL = QR_PATH.format(workspace="qa-workspace", user="{user}")
-
-
-def problem(r, status, code):
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    assert r.json()["code"] == code
-    return r.json()
 
 
 # --- request ids and security headers ---------------------------------------------------------
@@ -42,7 +35,7 @@ def test_security_headers_on_every_kind_of_response(sandbox, fresh_user):
     link = sandbox.issue("qa-workspace", fresh_user()).json()["qr_link"]
     responses = [
         sandbox.issue("qa-workspace", fresh_user()),  # the fast lane
-        sandbox.issue("no-such-workspace", 1),  # a problem from connexion
+        sandbox.issue("no-such-workspace", 1),  # an error from connexion
         sandbox.client.post("/partner/api/v1/workspaces/w/users/1/qr"),  # 401
         sandbox.client.get("/nope"),
         sandbox.client.get("/healthz"),
@@ -71,14 +64,14 @@ def test_a_body_over_64_kib_is_413_and_changes_nothing(sandbox, fresh_user):
     user = fresh_user()
     sandbox.issue("qa-workspace", user)
     big = b'{"expires_in_hours": 2, "pad": "' + b"x" * (70 * 1024) + b'"}'
-    problem(sandbox.issue("qa-workspace", user, content=big, headers={"Content-Type": "application/json"}),
+    assert_error(sandbox.issue("qa-workspace", user, content=big, headers={"Content-Type": "application/json"}),
             413, "payload_too_large")
 
     def chunks():  # no Content-Length: the limit is counted while reading
         for _ in range(20):
             yield b"x" * 8192
 
-    problem(sandbox.client.post(URL.format(user=user), content=chunks(),
+    assert_error(sandbox.client.post(URL.format(user=user), content=chunks(),
                                 headers={**auth_headers(), "Content-Type": "application/json"}),
             413, "payload_too_large")
     assert sandbox.issue("qa-workspace", user).json()["previous_qr_revoked"] is True
@@ -86,15 +79,16 @@ def test_a_body_over_64_kib_is_413_and_changes_nothing(sandbox, fresh_user):
 
 def test_oversized_headers_are_431(sandbox, fresh_user):
     headers = {"Authorization": "Bearer " + "a" * (9 * 1024), "X-TL-Partner-Id": "sandbox-partner"}
-    problem(sandbox.client.post(URL.format(user=fresh_user()), headers=headers), 431, "headers_too_large")
+    assert_error(sandbox.client.post(URL.format(user=fresh_user()), headers=headers), 431, "headers_too_large")
     many = {**auth_headers(), **{f"X-Pad-{i}": "p" * 4000 for i in range(10)}}
-    problem(sandbox.client.post(URL.format(user=fresh_user()), headers=many), 431, "headers_too_large")
+    assert_error(sandbox.client.post(URL.format(user=fresh_user()), headers=many), 431, "headers_too_large")
 
 
 @pytest.mark.parametrize("workspace", ["my%2Ffirst", "..", "%2E%2E", "a%00b", "x" * 5000, "%ff%fe", "%2e%2e%2fqa-workspace"])
 def test_path_tricks_are_4xx_problems(sandbox, workspace):
     r = sandbox.client.post(f"/partner/api/v1/workspaces/{workspace}/users/1/qr", headers=auth_headers())
-    assert 400 <= r.status_code < 500 and r.headers["content-type"] == "application/problem+json", r.text
+    assert 400 <= r.status_code < 500, r.text
+    assert_error(r, r.status_code, r.json()["error"])
 
 
 def test_nul_bytes_and_huge_json_are_4xx(sandbox, fresh_user):
@@ -120,13 +114,13 @@ def test_a_full_disk_is_503_with_retry_after_never_200_unstored_and_recovers(sta
         filler = disk / "filler"
         subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True)  # until full
         statuses = []
-        for user in range(6, 200):
+        for user in (u for u in range(6, 200) if u not in (42, 43, 44)):
             r = server.issue("qa-workspace", user)
             statuses.append(r.status_code)
             if r.status_code == 200:
                 answered.append(r.json()["qr_link"].rsplit("/", 1)[1])
             else:
-                problem(r, 503, "service_unavailable")
+                assert_error(r, 503, "service_unavailable")
                 assert int(r.headers["retry-after"]) >= 1
         assert 503 in statuses
         print(f"full disk: {statuses.count(200)} answered 200, {statuses.count(503)} answered 503")
@@ -181,7 +175,7 @@ def test_a_kid_never_selects_another_partners_secret(sandbox, fresh_user):
                        SECRETS["other-partner"], algorithm="HS256", headers={"kid": "other-partner"})
     r = sandbox.client.post(URL.format(user=fresh_user()),
                             headers={"Authorization": f"Bearer {token}", "X-TL-Partner-Id": "sandbox-partner"})
-    problem(r, 401, "invalid_signature")
+    assert_error(r, 401, "invalid_signature")
 
 
 def test_no_operation_crosses_partners(start_sandbox):
@@ -197,7 +191,8 @@ def test_no_operation_crosses_partners(start_sandbox):
         control(server, "POST", "/workspaces/qa-workspace/users/5/scan", partner="other-partner"),
     ]
     assert [r.status_code for r in theirs] == [404, 404, 404]
-    assert all(r.json()["code"] == "workspace_not_found" for r in theirs)
+    for r in theirs:
+        assert_error(r, 404, "workspace_not_found")
     assert control(server, "POST", "/reset", partner="other-partner").status_code == 204
     assert control(server, "POST", "/clock", json={"real": True}, partner="other-partner").status_code == 200
     assert control(server, "DELETE", "/webhook", partner="other-partner").status_code == 204
@@ -217,20 +212,49 @@ def test_no_operation_crosses_partners(start_sandbox):
 
 def test_rate_limit_per_partner_with_retry_after_and_ratelimit_headers(start_sandbox):
     server = start_sandbox("--rate-limit", "5", "--workers", "1")
-    statuses = [server.issue("qa-workspace", 40 + i % 3).status_code for i in range(20)]
+    statuses = [server.issue("qa-workspace", 45 + i % 3).status_code for i in range(20)]
     assert statuses[:5] == [200] * 5 and 429 in statuses
-    limited = server.issue("qa-workspace", 40)
-    body = problem(limited, 429, "rate_limited")
-    assert "limit of 5 a second" in body["detail"]
+    limited = server.issue("qa-workspace", 45)
+    body = assert_error(limited, 429, "rate_limited")
+    assert "limit of 5 a second" in body["description"]
     assert int(limited.headers["retry-after"]) >= 1
     assert (limited.headers["ratelimit-limit"], limited.headers["ratelimit-remaining"]) == ("5", "0")
     # the control API counts too, and another partner has a bucket of its own
     assert control(server, "GET", "/clock").status_code == 429
-    assert server.issue("other-workspace", 7, partner="other-partner").status_code == 200
+    assert server.issue("other-workspace", 7007, partner="other-partner").status_code == 200
     time.sleep(1.2)
-    assert server.issue("qa-workspace", 40).status_code == 200  # the bucket refilled
+    assert server.issue("qa-workspace", 45).status_code == 200  # the bucket refilled
 
 
 def test_rate_limit_zero_is_off(start_sandbox):
     server = start_sandbox("--rate-limit", "0", "--workers", "1")
     assert {server.issue("qa-workspace", 45).status_code for _ in range(60)} == {200}
+
+
+def test_production_rate_limit_is_30_a_second_per_client_ip_with_a_burst_of_10(start_sandbox):
+    """`PARTNER_SANDBOX_RATE_LIMIT=production` (as `--rate-limit production`): the published limits."""
+    server = start_sandbox("--workers", "1", env={"PARTNER_SANDBOX_RATE_LIMIT": "production"})
+    started = time.monotonic()
+    statuses = [server.issue("qa-workspace", 45 + i % 3).status_code for i in range(70)]
+    elapsed = time.monotonic() - started
+    assert statuses[:40] == [200] * 40, statuses  # 30 a second and 10 more at once
+    assert 429 in statuses and statuses.count(200) <= 40 + 30 * elapsed + 1, (statuses, elapsed)
+    limited = server.client.post(URL.format(user=45))  # counted before authentication: any request of the IP
+    body = assert_error(limited, 429, "rate_limited")
+    assert "client IP" in body["description"] and "limit of 30 a second" in body["description"]
+    assert int(limited.headers["retry-after"]) >= 1 and limited.headers["ratelimit-limit"] == "30"
+    assert control(server, "GET", "/clock").status_code == 200  # the control API is not limited
+    other_ip = httpx.Client(base_url=server.base_url, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    with other_ip:
+        r = other_ip.post(URL.format(user=45), headers=auth_headers())
+    assert r.status_code == 200, r.text  # another client IP has a bucket of its own
+    time.sleep(1.2)
+    assert server.issue("qa-workspace", 45).status_code == 200  # the bucket refilled
+
+
+def test_a_rate_limit_that_is_neither_a_number_nor_production_stops_start_up(tmp_path):
+    from sandbox_process import SandboxProcess
+
+    server = SandboxProcess(tmp_path, args=("--rate-limit", "fast"))
+    with pytest.raises(RuntimeError, match="'fast' is neither 'production' nor a number"):
+        server.start()

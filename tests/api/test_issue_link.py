@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sandbox_process import QR_PATH, auth_headers
+from sandbox_process import QR_PATH, assert_error, auth_headers
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -31,6 +31,7 @@ def test_seed_example_works_against_a_fresh_sandbox(default_sandbox):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/json"
     assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-tl-api-version"] == "v1"
     body = r.json()
     assert set(body) == {"workspace_id", "user_id", "qr_link", "expires_at", "whatsapp_disconnected",
                          "previous_qr_revoked"}
@@ -63,6 +64,22 @@ def test_default_world_has_fresh_users_45_to_60_and_other_partner_user_7(default
         assert (body["previous_qr_revoked"], body["whatsapp_disconnected"]) == (False, False), user
     r = default_sandbox.issue("other-workspace", 7, partner="other-partner")
     assert r.status_code == 200 and r.json()["previous_qr_revoked"] is False
+
+
+def test_default_world_has_a_suspended_user_a_billing_managed_workspace_and_an_inactive_partner(default_sandbox):
+    assert_error(default_sandbox.issue("my-first-workspace", 61), 403, "user_not_active")
+    assert_error(default_sandbox.issue("billed-workspace", 70), 403, "workspace_billing_managed")
+    assert_error(default_sandbox.issue("my-first-workspace", 70), 404, "user_not_in_workspace")
+    assert_error(default_sandbox.issue("inactive-workspace", 80, partner="inactive-partner"), 403, "partner_not_active")
+
+
+@pytest.mark.parametrize("headers", [pytest.param({}, id="fast-lane"), pytest.param({"Prefer": "delay=1"}, id="connexion")])
+def test_every_success_carries_the_api_version_and_no_error_does(sandbox, fresh_user, headers):
+    r = sandbox.issue("qa-workspace", fresh_user(), headers=headers)
+    assert r.status_code == 200 and r.headers["x-tl-api-version"] == "v1", r.text
+    assert "x-tl-api-version" not in sandbox.issue("qa-workspace", 999_999, headers=headers).headers
+    state = sandbox.client.get(f"/sandbox/v1/workspaces/qa-workspace/users/{r.json()['user_id']}", headers=auth_headers())
+    assert state.status_code == 200 and "x-tl-api-version" not in state.headers  # the Partner API's header only
 
 
 @pytest.mark.parametrize(

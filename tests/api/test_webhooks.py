@@ -15,7 +15,7 @@ import jwt
 import pytest
 import yaml
 
-from sandbox_process import ROOT, SECRETS, control, free_port
+from sandbox_process import assert_error, ROOT, SECRETS, control, free_port
 
 SPEC = yaml.safe_load((ROOT / "webhooks.yaml").read_text())
 EVENT_SCHEMA = {**SPEC["components"]["schemas"]["AccountEvent"], "$schema": "https://json-schema.org/draft/2020-12/schema"}
@@ -165,7 +165,7 @@ def test_a_receiver_down_past_the_bound_leaves_the_event_failed_and_redeliver_wo
     finally:
         receiver.stop()
     other = control(server, "POST", f"/webhook/deliveries/{failed['id']}/redeliver", partner="other-partner")
-    assert other.status_code == 404 and other.json()["code"] == "delivery_not_found"
+    assert_error(other, 404, "delivery_not_found")
 
 
 def test_an_event_written_before_a_crash_is_delivered_once_after_restart(start_sandbox):
@@ -201,7 +201,7 @@ def test_webhook_url_from_fixtures_and_the_control_api(start_sandbox, tmp_path):
     assert control(server, "GET", "/webhook", partner="other-partner").json()["url"].endswith("/from-fixtures")
     for bad in ({"url": "ftp://x"}, {"url": "not a url"}, {}, {"url": 5}):
         r = control(server, "PUT", "/webhook", json=bad)
-        assert r.status_code == 400 and r.json()["code"] == "invalid_body", r.text
+        assert_error(r, 400, "invalid_request")
     assert control(server, "DELETE", "/webhook").status_code == 204
     assert control(server, "GET", "/webhook").json() == {"url": None}
     server.issue("qa-connected", 1013)  # no URL: nothing is kept

@@ -23,7 +23,7 @@ def test_the_projects_specs_and_fixtures_pass():
 def test_each_mistake_is_reported_with_file_and_line(tmp_path):
     text = (ROOT / "openapi.yaml").read_text()
     broken = text.replace("value: {expires_in_hours: 168}", "value: {expires_in_hours: 200}").replace(
-        "operationId: handlers.qr.issue_qr_link", "operationId: handlers.qr.no_such_handler")
+        "operationId: userRequestQRLink", "operationId: userRequestQRCode")
     spec = tmp_path / "openapi.yaml"
     spec.write_text(broken)
     fixtures = tmp_path / "world.yaml"
@@ -33,10 +33,19 @@ def test_each_mistake_is_reported_with_file_and_line(tmp_path):
     lines = result.stdout.splitlines()
     example_line = broken.splitlines().index("                value: {expires_in_hours: 200}") + 1
     assert f"{spec}:{example_line}: example does not fit its schema: 200 is greater than the maximum of 168" in lines
-    op_line = broken.splitlines().index("      operationId: handlers.qr.no_such_handler") + 1
-    assert f"{spec}:{op_line}: operationId handlers.qr.no_such_handler: no handler no_such_handler in handlers.qr" in lines
+    op_line = broken.splitlines().index("      operationId: userRequestQRCode") + 1
+    assert f"{spec}:{op_line}: operationId userRequestQRCode: no handler user_request_qr_code in handlers.qr" in lines
     assert f"{fixtures}:3: partners[0].secret: 'short' is too short" in lines
     assert lines[-1].startswith("3 error(s)")
+
+
+def test_an_operation_whose_tag_names_no_handler_module_is_reported(tmp_path):
+    text = (ROOT / "openapi.yaml").read_text()
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(text.replace("      tags: [qr]\n", "      tags: [qrCodes]\n"))
+    result = lint(str(spec))
+    assert result.returncode == 1
+    assert "operationId userRequestQRLink: cannot import handlers.qr_codes" in result.stdout
 
 
 def test_an_invalid_openapi_document_is_reported(tmp_path):

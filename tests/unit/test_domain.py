@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from partner_sandbox import domain
-from partner_sandbox.errors import Problem
+from partner_sandbox.errors import ApiError
 from partner_sandbox.fixtures import parse_world
 from partner_sandbox.store import PostgresStore, SqliteStore
 
@@ -28,11 +28,18 @@ partners:
             whatsapp: {account_id: 20, phone_number_e164: "+15550000002"}
           - id: 3
             active_link: {expires_in_hours: 1}
+          - id: 5
+            status: suspended
+      - id: w3
+        billing_managed: true
+        users: [{id: 4}]
+      - id: w4
+        users: [{id: 6}]
   - id: p2
     secret: p2-secret-that-is-long-enough-000000
     workspaces:
       - id: w2
-        users: [{id: 1}]
+        users: [{id: 11}]
 """,
     "test",
 )
@@ -116,18 +123,40 @@ def test_connected_account_is_disconnected_exactly_once(store):
 
 
 def test_workspace_of_another_partner_and_unknown_workspace_are_the_same_problem(store):
-    with pytest.raises(Problem) as theirs:
+    with pytest.raises(ApiError) as theirs:
         issue(store, FakeClock(T0), partner="p1", workspace="w2")
-    with pytest.raises(Problem) as missing:
+    with pytest.raises(ApiError) as missing:
         issue(store, FakeClock(T0), partner="p1", workspace="nope")
     assert theirs.value.code == missing.value.code == "workspace_not_found"
     assert theirs.value.status == 404
 
 
-def test_unknown_user_is_user_not_found(store):
-    with pytest.raises(Problem) as exc:
-        issue(store, FakeClock(T0), user=99)
-    assert exc.value.code == "user_not_found"
+def code_of_issuing(store, **where) -> tuple[str, int]:
+    with pytest.raises(ApiError) as exc:
+        issue(store, FakeClock(T0), **where)
+    return exc.value.code, exc.value.status
+
+
+def test_unknown_user_and_another_partners_user_are_user_not_found(store):
+    assert code_of_issuing(store, user=99) == ("user_not_found", 404)
+    assert code_of_issuing(store, user=11) == ("user_not_found", 404)  # w2's, of p2
+
+
+def test_a_user_of_another_of_the_partners_workspaces_is_user_not_in_workspace(store):
+    assert code_of_issuing(store, user=6) == ("user_not_in_workspace", 404)
+    assert code_of_issuing(store, user=1, workspace="w4") == ("user_not_in_workspace", 404)
+    assert issue(store, FakeClock(T0), user=6, workspace="w4").user_id == 6
+
+
+def test_a_billing_managed_workspace_is_out_of_reach(store):
+    assert code_of_issuing(store, user=4, workspace="w3") == ("workspace_billing_managed", 403)
+    assert code_of_issuing(store, user=4, workspace="w3", partner="p2") == ("workspace_not_found", 404)
+
+
+def test_a_suspended_user_gets_no_link(store):
+    assert code_of_issuing(store, user=5) == ("user_not_active", 403)
+    with store.transaction() as tx:
+        assert tx._conn.execute("SELECT COUNT(*) FROM links WHERE user_id = 5").fetchone()[0] == 0
 
 
 def test_a_failed_issuance_changes_nothing(store):
@@ -211,10 +240,10 @@ def test_clock_advance_set_freeze_and_real():
 
 def test_clock_refuses_to_leave_its_range():
     near_end = domain.change_clock(domain.REAL_CLOCK, {"set": "8999-12-31T00:00:00Z"}, REAL)
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(ApiError) as exc:
         domain.change_clock(near_end, {"advance_seconds": 2 * 86400}, REAL)
     assert exc.value.code == "clock_out_of_range" and exc.value.status == 409
-    with pytest.raises(Problem):
+    with pytest.raises(ApiError):
         domain.change_clock(domain.REAL_CLOCK, {"advance_seconds": -60 * 365 * 86400}, REAL)
 
 
@@ -233,7 +262,7 @@ def test_scan_uses_the_active_link_and_connects_a_stable_account(store):
         account = domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0)
     assert account == domain.WhatsAppAccount(account.account_id, account.phone_number_e164, T0, None)
     assert account.phone_number_e164 == domain.fake_account("w1", 1).phone_number_e164
-    with store.transaction() as tx, pytest.raises(Problem) as exc:
+    with store.transaction() as tx, pytest.raises(ApiError) as exc:
         domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0)
     assert exc.value.code == "no_active_link"
     assert issue(store, clock, user=1).whatsapp_disconnected is True

@@ -32,12 +32,19 @@ def test_the_shipped_default_world_is_valid_and_has_what_the_docs_promise():
     assert sandbox.secret == "sandbox-partner-secret-for-local-testing"
     users = {u.id: u for u in sandbox.workspaces[0].users}
     assert sandbox.workspaces[0].id == "my-first-workspace"
-    assert set(users) == {42, 43, 44, *range(45, 61)}
+    assert set(users) == {42, 43, 44, *range(45, 62)}
     assert users[43].whatsapp is not None and users[44].active_link.expires_in_hours == 24
     assert all(users[u].whatsapp is None and users[u].active_link is None for u in [42, *range(45, 61)])
+    assert users[61].status == "suspended" and all(users[u].status == "active" for u in range(42, 61))
+    billed = sandbox.workspaces[1]
+    assert (billed.id, billed.billing_managed, [u.id for u in billed.users]) == ("billed-workspace", True, [70])
+    assert not sandbox.workspaces[0].billing_managed and sandbox.active
     other = world.partner("other-partner")
-    assert other.secret == "other-partner-secret-for-local-testing"
+    assert other.secret == "other-partner-secret-for-local-testing" and other.active
     assert [(w.id, [u.id for u in w.users]) for w in other.workspaces] == [("other-workspace", [7])]
+    inactive = world.partner("inactive-partner")
+    assert inactive.active is False and inactive.secret == "inactive-partner-secret-for-local-testing"
+    assert [(w.id, [u.id for u in w.users]) for w in inactive.workspaces] == [("inactive-workspace", [80])]
 
 
 def test_a_good_world_parses():
@@ -51,7 +58,11 @@ def test_a_good_world_parses():
         (("id: 1", "id: one"), "world.yaml:7: partners[0].workspaces[0].users[0].id: 'one' is not of type 'integer'"),
         (("+15550000002", "555"), "world.yaml:9: partners[0].workspaces[0].users[1].whatsapp.phone_number_e164: '555' does not match"),
         (("secret: p1-secret-that-is-long-enough-000000", "secret: short"), "world.yaml:3: partners[0].secret: 'short' is too short"),
-        (("id: 2", "id: 1"), "world.yaml:8: partners[0].workspaces[0].users[1].id: user id 1 is used twice in 'w1'"),
+        (("id: 2", "id: 1"), "world.yaml:8: partners[0].workspaces[0].users[1].id: user id 1 is used twice ('w1' has it already)"),
+        (("          - id: 1\n", "          - id: 1\n            status: gone\n"), "world.yaml:8: partners[0].workspaces[0].users[0].status: 'gone' is not one of ['active', 'suspended']"),
+        (("            whatsapp:", "            status: suspended\n            whatsapp:"), "partners[0].workspaces[0].users[1].whatsapp: a suspended user cannot have whatsapp"),
+        (("      - id: w1\n", "      - id: w1\n        billing_managed: yes please\n"), "partners[0].workspaces[0].billing_managed: 'yes please' is not of type 'boolean'"),
+        (("    secret: p1", "    active: 1\n    secret: p1"), "world.yaml:3: partners[0].active: 1 is not of type 'boolean'"),
         (("          - id: 1\n", "          - id: 1\n            colour: red\n"), "partners[0].workspaces[0].users[0]: Additional properties are not allowed ('colour' was unexpected)"),
         (("partners:", "partner:"), "world.yaml:1: (document root): 'partners' is a required property"),
     ],
@@ -64,6 +75,22 @@ def test_broken_worlds_name_file_line_path_and_reason(change, expected):
 
 def test_yaml_syntax_errors_name_the_line():
     assert error_of(GOOD + "  - [unclosed\n").startswith("world.yaml:11: ")
+
+
+def test_user_ids_are_unique_across_workspaces_and_partners():
+    text = GOOD + """\
+  - id: p2
+    secret: p2-secret-that-is-long-enough-000000
+    workspaces:
+      - {id: w2, users: [{id: 2}]}
+"""
+    assert "partners[1].workspaces[0].users[0].id: user id 2 is used twice ('w1' has it already)" in error_of(text)
+
+
+def test_fixture_files_of_the_earlier_shape_still_load():
+    world = parse_world(GOOD, "world.yaml")  # no active, billing_managed or status anywhere
+    assert world.partners[0].active and not world.partners[0].workspaces[0].billing_managed
+    assert {u.status for u in world.partners[0].workspaces[0].users} == {"active"}
 
 
 def test_duplicate_workspace_across_partners_is_refused():

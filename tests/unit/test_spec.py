@@ -91,33 +91,53 @@ def test_every_example_validates_against_its_schema(name, where, schema, example
 
 
 def test_a_wrong_example_would_be_caught():
-    schema = SPEC["components"]["schemas"]["QrLinkRequest"]
+    schema = SPEC["components"]["schemas"]["PartnerAPIExpiresRequest"]
     with pytest.raises(jsonschema.ValidationError):
         OAS30Validator(deref(schema)).validate({"expires_in_hours": 0})
 
 
-def test_every_problem_code_is_documented_with_its_status():
+def test_every_error_code_is_documented_with_its_status():
     texts = {name: path.read_text() for name, path in (("openapi.yaml", spec_path()), ("sandbox.yaml", control_spec_path()))}
     statuses = {name: {s for op in operations(spec) for s in op["responses"]} for name, spec in SPECS.items()}
-    for code, (status, _title) in CODES.items():
+    for code, (status, _published) in CODES.items():
         documented = [name for name, text in texts.items() if f"`{code}`" in text]
         assert documented, f"code {code} is documented in neither spec"
         if status not in (405, 431):  # any path: documented in the specs' descriptions
             assert any(str(status) in statuses[name] for name in documented), f"{code}: {status} is not a response"
 
 
+def test_the_description_tells_published_codes_from_the_sandboxs_own():
+    errors_paragraph = next(p for p in SPEC["info"]["description"].split("\n\n") if p.startswith("**Errors.**"))
+    published_part, _, own_part = errors_paragraph.partition("Codes the publication has no name for")
+    text = spec_path().read_text()
+    in_partner_api = [code for code in CODES if f"`{code}`" in text]
+    assert len(in_partner_api) >= 20
+    for code in in_partner_api:
+        published = CODES[code][1]
+        assert (f"`{code}`" in published_part) == published, code
+        assert (f"`{code}`" in own_part) == (not published), code
+
+
 @pytest.mark.parametrize("name", SPECS)
-def test_every_documented_error_uses_the_problem_schema_with_an_example(name):
+def test_every_documented_error_uses_the_envelope_with_an_example_of_its_own_status(name):
     spec = SPECS[name]
+    envelope = resolve({"$ref": "#/components/schemas/PartnerAPIError"}, spec)
+    assert set(envelope["properties"]) == {"error", "status", "description"} and envelope["required"] == ["error", "status"]
+    checked = 0
     for op in operations(spec):
         for status, response in op["responses"].items():
             if status.startswith("2"):
                 continue
             content = resolve(response, spec)["content"]
-            assert list(content) == ["application/problem+json"], status
-            media = content["application/problem+json"]
-            assert media["schema"] == {"$ref": "#/components/schemas/Problem"}
-            assert "example" in media or "examples" in media
+            assert list(content) == ["application/json"], status
+            media = content["application/json"]
+            assert media["schema"] == {"$ref": "#/components/schemas/PartnerAPIError"}
+            bodies = [media["example"]] if "example" in media else [resolve(e, spec)["value"] for e in media["examples"].values()]
+            assert bodies
+            for body in bodies:
+                assert body["status"] == int(status) and CODES[body["error"]][0] == int(status), (status, body)
+                checked += 1
+    assert checked >= 10
 
 
 def test_the_response_example_is_the_seeds():
