@@ -241,3 +241,15 @@ def test_bearer_scheme_is_case_insensitive(sandbox, fresh_user):
     r = sandbox.client.post(f"/partner/api/v1/workspaces/qa-workspace/users/{fresh_user()}/qr",
                             headers={"Authorization": f"bearer {make_token()}", **P})
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_a_method_the_path_has_no_operation_for_is_405(sandbox, method):
+    r = sandbox.client.request(method, "/partner/api/v1/workspaces/qa-workspace/users/1/qr", headers=auth_headers())
+    assert method in assert_error(r, 405, "method_not_allowed")["description"]
+    assert_error(sandbox.client.request(method, "/sandbox/v1/reset", headers=auth_headers()), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("path", ["/partner/api/v1/workspaces/w/users/1/nothing", "/partner/api/v1/nothing/here", "/sandbox/v1/nope"])
+def test_a_path_that_matches_no_operation_is_404_not_found(sandbox, path):
+    assert_error(sandbox.client.post(path, headers=auth_headers()), 404, "not_found")
