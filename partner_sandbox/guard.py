@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,7 +47,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
-        rid = incoming.decode() if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming.decode() if SANE_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         is_page = "/ui" in scope["path"] or scope["path"].startswith("/qr/")
         began = time.perf_counter()
         started = False
