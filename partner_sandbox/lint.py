@@ -110,6 +110,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fixtures", type=Path, default=default_fixtures_path(), help="the fixture file to check")
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when it is under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def run(args: argparse.Namespace) -> int:
     errors: list[str] = []
     specs = args.spec or [spec_path()]
@@ -118,6 +126,6 @@ def run(args: argparse.Namespace) -> int:
     errors += lint_fixtures(args.fixtures)
     for error in errors:
         print(error)
-    checked = ", ".join(str(p) for p in [*specs, args.fixtures])
+    checked = ", ".join(_shown(p) for p in [*specs, args.fixtures])
     print(f"{len(errors)} error(s) in {checked}" if errors else f"ok: {checked}")
     return 1 if errors else 0
