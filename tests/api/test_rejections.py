@@ -150,58 +150,66 @@ def _unsigned(header: dict, payload: dict, signature: bytes = b"") -> str:
 
 
 NOW = int(time.time())
-CLAIMS = {"partner_id": "sandbox-partner", "nbf": NOW - 60, "exp": NOW + 3600}
 P = {"X-TL-Partner-Id": "sandbox-partner"}
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def valid_claims() -> dict:
+    return {"partner_id": "sandbox-partner", "nbf": now() - 60, "exp": now() + 3600}
 
 
 def _bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}", **P}
 
 
+# Headers are made when each test runs: a token made at collection could expire before its test.
 AUTH_CASES = [
-    pytest.param(P, "missing_header", id="no-authorization"),
-    pytest.param({"Authorization": "", **P}, "missing_header", id="empty-authorization"),
-    pytest.param({"Authorization": "Basic dXNlcjpwYXNz", **P}, "missing_header", id="basic-scheme"),
-    pytest.param({"Authorization": make_token(), **P}, "missing_header", id="no-scheme"),
-    pytest.param({"Authorization": "Bearer", **P}, "missing_header", id="bearer-without-token"),
-    pytest.param({"Authorization": "Bearer a b", **P}, "token_decode_error", id="two-tokens"),
-    pytest.param(_bearer("not-a-jwt"), "token_decode_error", id="not-a-jwt"),
-    pytest.param({"Authorization": f"Bearer {make_token()}"}, "missing_header", id="no-partner-header"),
-    pytest.param({"Authorization": f"Bearer {make_token('nobody')}", "X-TL-Partner-Id": "nobody"},
+    pytest.param(lambda: P, "missing_header", id="no-authorization"),
+    pytest.param(lambda: {"Authorization": "", **P}, "missing_header", id="empty-authorization"),
+    pytest.param(lambda: {"Authorization": "Basic dXNlcjpwYXNz", **P}, "missing_header", id="basic-scheme"),
+    pytest.param(lambda: {"Authorization": make_token(), **P}, "missing_header", id="no-scheme"),
+    pytest.param(lambda: {"Authorization": "Bearer", **P}, "missing_header", id="bearer-without-token"),
+    pytest.param(lambda: {"Authorization": "Bearer a b", **P}, "token_decode_error", id="two-tokens"),
+    pytest.param(lambda: _bearer("not-a-jwt"), "token_decode_error", id="not-a-jwt"),
+    pytest.param(lambda: {"Authorization": f"Bearer {make_token()}"}, "missing_header", id="no-partner-header"),
+    pytest.param(lambda: {"Authorization": f"Bearer {make_token('nobody')}", "X-TL-Partner-Id": "nobody"},
                  "partner_not_found", id="unknown-partner"),
-    pytest.param(_bearer(make_token(secret="a-different-secret-of-sufficient-length!")), "invalid_signature",
+    pytest.param(lambda: _bearer(make_token(secret="a-different-secret-of-sufficient-length!")), "invalid_signature",
                  id="bad-signature"),
-    pytest.param(_bearer(make_token(secret=SECRETS["other-partner"])), "invalid_signature",
+    pytest.param(lambda: _bearer(make_token(secret=SECRETS["other-partner"])), "invalid_signature",
                  id="signed-with-another-partners-secret"),
-    pytest.param(_bearer(_unsigned({"alg": "none", "typ": "JWT"}, CLAIMS)), "invalid_signature", id="alg-none"),
-    pytest.param(_bearer(_unsigned({"alg": "RS256", "typ": "JWT"}, CLAIMS, b"sig")), "invalid_signature",
+    pytest.param(lambda: _bearer(_unsigned({"alg": "none", "typ": "JWT"}, valid_claims())), "invalid_signature", id="alg-none"),
+    pytest.param(lambda: _bearer(_unsigned({"alg": "RS256", "typ": "JWT"}, valid_claims(), b"sig")), "invalid_signature",
                  id="alg-rs256"),
-    pytest.param(_bearer(_unsigned({"alg": "ES256", "typ": "JWT"}, CLAIMS, b"sig")), "invalid_signature",
+    pytest.param(lambda: _bearer(_unsigned({"alg": "ES256", "typ": "JWT"}, valid_claims(), b"sig")), "invalid_signature",
                  id="alg-es256"),
-    pytest.param(_bearer(_unsigned({"alg": "PS256", "typ": "JWT"}, CLAIMS, b"sig")), "invalid_signature",
+    pytest.param(lambda: _bearer(_unsigned({"alg": "PS256", "typ": "JWT"}, valid_claims(), b"sig")), "invalid_signature",
                  id="alg-ps256"),
-    pytest.param(_bearer(_unsigned({"alg": "HS256", "typ": "JWT", "jku": "http://127.0.0.1:1/k"}, CLAIMS, b"forged")),
+    pytest.param(lambda: _bearer(_unsigned({"alg": "HS256", "typ": "JWT", "jku": "http://127.0.0.1:1/k"}, valid_claims(), b"forged")),
                  "invalid_signature", id="forged-signature-with-jku"),
-    pytest.param(_bearer(make_token(algorithm="HS512")), "invalid_signature", id="alg-hs512"),
-    pytest.param(_bearer(make_token(algorithm="HS384")), "invalid_signature", id="alg-hs384"),
-    pytest.param(_bearer(make_token(nbf=NOW - 600, exp=NOW - 120)), "timestamp_out_of_range", id="expired"),
-    pytest.param(_bearer(make_token(nbf=NOW + 120, exp=NOW + 600)), "token_not_active", id="not-yet-valid"),
-    pytest.param(_bearer(make_token(partner_id=None)), "missing_claim", id="no-partner-id-claim"),
-    pytest.param(_bearer(make_token(nbf=None)), "missing_claim", id="no-nbf-claim"),
-    pytest.param(_bearer(make_token(exp=None)), "missing_claim", id="no-exp-claim"),
-    pytest.param(_bearer(make_token(exp="tomorrow")), "token_decode_error", id="non-numeric-exp"),
-    pytest.param(_bearer(make_token(partner_id="other-partner", secret=SECRETS["sandbox-partner"])),
+    pytest.param(lambda: _bearer(make_token(algorithm="HS512")), "invalid_signature", id="alg-hs512"),
+    pytest.param(lambda: _bearer(make_token(algorithm="HS384")), "invalid_signature", id="alg-hs384"),
+    pytest.param(lambda: _bearer(make_token(nbf=now() - 600, exp=now() - 120)), "timestamp_out_of_range", id="expired"),
+    pytest.param(lambda: _bearer(make_token(nbf=now() + 120, exp=now() + 600)), "token_not_active", id="not-yet-valid"),
+    pytest.param(lambda: _bearer(make_token(partner_id=None)), "missing_claim", id="no-partner-id-claim"),
+    pytest.param(lambda: _bearer(make_token(nbf=None)), "missing_claim", id="no-nbf-claim"),
+    pytest.param(lambda: _bearer(make_token(exp=None)), "missing_claim", id="no-exp-claim"),
+    pytest.param(lambda: _bearer(make_token(exp="tomorrow")), "token_decode_error", id="non-numeric-exp"),
+    pytest.param(lambda: _bearer(make_token(partner_id="other-partner", secret=SECRETS["sandbox-partner"])),
                  "partner_mismatch", id="claim-header-mismatch"),
-    pytest.param({"Authorization": f"Bearer {make_token('other-partner')}", **P}, "invalid_signature",
+    pytest.param(lambda: {"Authorization": f"Bearer {make_token('other-partner')}", **P}, "invalid_signature",
                  id="other-partners-token-for-this-partner"),
 ]
 
 
-@pytest.mark.parametrize("headers, code", AUTH_CASES)
-def test_every_authentication_failure_is_401_with_a_bearer_challenge(sandbox, fresh_user, headers, code):
+@pytest.mark.parametrize("make_headers, code", AUTH_CASES)
+def test_every_authentication_failure_is_401_with_a_bearer_challenge(sandbox, fresh_user, make_headers, code):
     user = fresh_user()
     sandbox.issue("qa-workspace", user)
-    r = sandbox.client.post(f"/partner/api/v1/workspaces/qa-workspace/users/{user}/qr", headers=headers)
+    r = sandbox.client.post(f"/partner/api/v1/workspaces/qa-workspace/users/{user}/qr", headers=make_headers())
     assert_error(r, 401, code)
     challenge = r.headers["www-authenticate"]
     assert challenge.startswith('Bearer realm="partner-api"')
