@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import sys
@@ -10,12 +11,16 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+from . import __version__
 from .fixtures import FixtureError, load_world
 from .resources import default_fixtures_path
 from .settings import WORKER_SETTINGS, add_serve_arguments, settings_from_args
 
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
+QA_EXTRA = "partner-sandbox[qa]"
+# The commands for QA and spec authors, and the modules of the `qa` extra each one needs.
+QA_TOOLS = {"contract-test": ["schemathesis"], "lint": ["openapi_spec_validator", "openapi_schema_validator"]}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -129,8 +134,23 @@ def _webhooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_qa_tools(command: str, run):
+    """`run`, once the modules the command needs are installed; otherwise one line naming the extra, exit 2."""
+
+    def checked(args: argparse.Namespace) -> int:
+        missing = [m for m in QA_TOOLS[command] if importlib.util.find_spec(m) is None]
+        if missing:
+            print(f"partner-sandbox {command} needs the QA tools ({', '.join(missing)} missing):"
+                  f" pip install '{QA_EXTRA}'", file=sys.stderr)
+            return 2
+        return run(args)
+
+    return checked
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="partner-sandbox", description="A stateful sandbox of the TimelinesAI Partner API.")
+    top.add_argument("--version", action="version", version=f"partner-sandbox {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the sandbox server")
@@ -155,11 +175,11 @@ def parser() -> argparse.ArgumentParser:
 
     ct = commands.add_parser("contract-test", help="fuzz any server implementing the spec (schemathesis)")
     contract.add_arguments(ct)
-    ct.set_defaults(run=contract.run)
+    ct.set_defaults(run=_with_qa_tools("contract-test", contract.run))
 
     lt = commands.add_parser("lint", help="check specs and fixtures as the server uses them (file:line: message)")
     lint.add_arguments(lt)
-    lt.set_defaults(run=lint.run)
+    lt.set_defaults(run=_with_qa_tools("lint", lint.run))
 
     df = commands.add_parser("diff", help="the breaking changes between two versions of a spec")
     specdiff.add_arguments(df)
