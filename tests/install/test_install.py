@@ -1,0 +1,119 @@
+"""Install it the way users do: the sdist and the wheel built with `python -m build`, each installed
+into a fresh virtualenv with no extras, must serve, mint tokens and give the pytest plugin; the QA
+commands must name the extra they need; with the `qa` extra, `lint` passes on the installed spec."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox_process import ROOT, free_port
+
+VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "partner_sandbox" / "__init__.py").read_text())[1]
+PARTNER_TEST = '''
+import httpx
+
+
+def test_the_seed_call(partner_sandbox):
+    url = f"{partner_sandbox.base_url}/partner/api/v1/workspaces/my-first-workspace/users/42/qr"
+    r = httpx.post(url, headers=partner_sandbox.headers())
+    assert r.status_code == 200 and r.json()["user_id"] == 42
+'''
+
+
+def run(*cmd, check=True, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kwargs)
+    if check:
+        assert result.returncode == 0, f"{cmd}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    """`python -m build`: the sdist, then the wheel built from that sdist (as a user's pip would)."""
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", out, ROOT)
+    return out
+
+
+class Venv:
+    def __init__(self, path: Path):
+        venv.create(path, with_pip=True, clear=True)
+        self.path = path
+        self.bin = path / "bin"
+        # Nothing of this project's own environment may leak in.
+        self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        self.env["PATH"] = f"{self.bin}:{self.env['PATH']}"
+
+    def pip_install(self, *what: str) -> None:
+        run(self.bin / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *what, env=self.env)
+
+    def sandbox(self, *args, **kwargs) -> subprocess.CompletedProcess:
+        return run(self.bin / "partner-sandbox", *args, env=self.env, **kwargs)
+
+
+def serves_the_seed_call(env: Venv, tmp: Path) -> None:
+    port = free_port()
+    log = open(tmp / "serve.log", "wb")
+    proc = subprocess.Popen([env.bin / "partner-sandbox", "serve", "--port", str(port), "--db", ":memory:"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env.env, cwd=tmp, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp / "serve.log").read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp / "serve.log").read_text()
+            time.sleep(0.1)
+        token = env.sandbox("token").stdout.strip()
+        r = httpx.post(f"http://127.0.0.1:{port}/partner/api/v1/workspaces/my-first-workspace/users/42/qr",
+                       headers={"Authorization": f"Bearer {token}", "X-TL-Partner-Id": "sandbox-partner"})
+        assert r.status_code == 200 and r.headers["x-tl-api-version"] == "v1", r.text
+        assert r.json()["qr_link"].startswith(f"http://127.0.0.1:{port}/qr/")
+        watching = env.sandbox("webhooks", "--base-url", f"http://127.0.0.1:{port}", "--seconds", "0.5")
+        assert watching.stdout.startswith("watching webhook deliveries of sandbox-partner") and not watching.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist"])
+def test_a_plain_install_serves_and_the_qa_extra_adds_the_qa_commands(dist, tmp_path, kind):
+    artifact = next(dist.glob("*.whl" if kind == "wheel" else "*.tar.gz"))
+    env = Venv(tmp_path / "venv")
+    env.pip_install(str(artifact))
+    assert run(env.bin / "python", "-c", "import schemathesis", check=False, env=env.env).returncode != 0
+
+    assert env.sandbox("--version").stdout.strip() == f"partner-sandbox {VERSION}"
+    assert run(env.bin / "python", "-m", "partner_sandbox", "--version", env=env.env).stdout.strip() == \
+        f"partner-sandbox {VERSION}"
+    serves_the_seed_call(env, tmp_path)
+    for command in (["lint"], ["contract-test", "--base-url", "http://127.0.0.1:1", "--partner-id", "p", "--secret", "s"]):
+        result = env.sandbox(*command, check=False)
+        assert result.returncode == 2, result.stdout + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "pip install 'partner-sandbox[qa]'" in lines[0], result.stderr
+
+    # A partner's project with only pytest beside the sandbox: the plugin loads, the fixture serves.
+    env.pip_install("pytest")
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "test_partner.py").write_text(PARTNER_TEST)
+    result = run(env.bin / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_partner.py",
+                 cwd=tmp_path / "project", env=env.env, check=False)
+    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
+
+    env.pip_install(f"{artifact}[qa]")
+    lint = env.sandbox("lint", cwd=tmp_path)
+    assert lint.stdout.startswith("ok: ") and "partner_sandbox/data/openapi.yaml" in lint.stdout, lint.stdout
