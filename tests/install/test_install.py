@@ -89,6 +89,15 @@ def serves_the_seed_call(env: Venv, tmp: Path) -> None:
         log.close()
 
 
+def test_the_sdist_holds_the_project_and_nothing_else_of_the_checkout(dist):
+    import tarfile
+
+    with tarfile.open(next(dist.glob("*.tar.gz"))) as sdist:
+        top = {name.split("/")[1] for name in sdist.getnames() if name.count("/") >= 1}
+    assert top == {"partner_sandbox", "handlers", "fixtures", "bench", "tests", ".ci", "openapi.yaml", "sandbox.yaml",
+                   "webhooks.yaml", "Makefile", "README.md", "pyproject.toml", "PKG-INFO", ".gitignore"}
+
+
 @pytest.mark.parametrize("kind", ["wheel", "sdist"])
 def test_a_plain_install_serves_and_the_qa_extra_adds_the_qa_commands(dist, tmp_path, kind):
     artifact = next(dist.glob("*.whl" if kind == "wheel" else "*.tar.gz"))
