@@ -20,6 +20,11 @@ async def simulate_scan(workspace_id: str, user_id: int, token_info: dict):
     return views.user_state(request.state.sandbox.scan_user(token_info["partner_id"], workspace_id, user_id)), 200, JSON
 
 
+async def check_public_api_token(body: dict, token_info: dict):
+    workspace_id = request.state.sandbox.public_api_token_workspace(token_info["partner_id"], body["token"])
+    return {"valid": workspace_id is not None, "workspace_id": workspace_id}, 200, JSON
+
+
 async def get_clock(token_info: dict):
     return views.clock(*request.state.sandbox.clock_view(token_info["partner_id"])), 200, JSON
 

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from .auth import Authenticator
 from . import pages
-from .domain import redact_link_tokens
+from .domain import redact_link_tokens, redact_secrets
 from .errors import MEDIA_TYPE, ApiError, AuthError
 from .journal import RequestJournal
 from .ratelimit import RateLimiter
@@ -115,7 +115,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     partner_doc = SpecDocument.load(spec_path())
     app = connexion_app(settings, sandbox, partner_doc)
     lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
-    journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_link_tokens)
+    journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets)
     policy = settings.rate_policy
     ip_limiter = RateLimiter(policy.rate, policy.capacity) if policy.per == "ip" else None
     return Guard(journal, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter)

@@ -43,6 +43,14 @@ def redact_link_tokens(text: str) -> str:
     return _LINK_IN_TEXT.sub("/qr/<redacted>", text)
 
 
+_TOKEN_FIELD = re.compile(r'("token"\s*:\s*")[^"]*(")')
+
+
+def redact_secrets(text: str) -> str:
+    """A response body as the request journal keeps it: link tokens and Public API tokens redacted."""
+    return _TOKEN_FIELD.sub(r"\1<redacted>\2", redact_link_tokens(text))
+
+
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -112,6 +120,14 @@ class Transaction(Protocol):
     def journal(self, partner_id: str, limit: int) -> list[dict]: ...
 
     def add_event(self, partner_id: str, workspace_id: str, user_id: int, body: dict) -> None: ...
+
+    def api_token(self, workspace_id: str) -> str | None: ...
+
+    def create_api_token(self, workspace_id: str, token: str, at: datetime) -> str: ...
+
+    def replace_api_token(self, workspace_id: str, token: str, at: datetime) -> None: ...
+
+    def api_token_workspace(self, digest: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -329,6 +345,30 @@ def user_view(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: i
     user = owned_user(tx, partner_id, workspace_id, user_id, active=False)
     return UserView(workspace_id, user_id, now, tx.account(workspace_id, user_id),
                     tx.links(workspace_id, user_id, LINK_HISTORY_LIMIT), user.status)
+
+
+# --- disconnecting an account through the Partner API ------------------------------------------
+
+@dataclass(frozen=True)
+class Disconnection:
+    workspace_id: str
+    user_id: int
+    account: WhatsAppAccount | None  # the account disconnected; None when nothing was connected
+    at: datetime
+
+
+def disconnect_whatsapp(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int,
+                        now: datetime) -> Disconnection:
+    """Disconnect the user's connected account (and tell the partner's webhook); a no-op when none is.
+    Allowed for a suspended user too: disconnecting is how a partner stops billing."""
+    user = owned_user(tx, partner_id, workspace_id, user_id, active=False)
+    if not user.whatsapp_connected:
+        return Disconnection(workspace_id, user_id, None, now)
+    account = tx.account(workspace_id, user_id)
+    tx.disconnect_whatsapp(workspace_id, user_id, now)
+    tx.add_event(partner_id, workspace_id, user_id, account_event(
+        DISCONNECTED, partner_id, workspace_id, user_id, account, now, "(disconnected through the Partner API)"))
+    return Disconnection(workspace_id, user_id, account, now)
 
 
 # --- the per-partner test clock -----------------------------------------------------------------

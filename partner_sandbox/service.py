@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime
 
-from . import domain
+from . import domain, public_api
 from .auth import Authenticator
 from .fixtures import PartnerFixture, World
 from .ratelimit import RateLimiter
@@ -40,6 +40,22 @@ class Sandbox:
                 clock=lambda: now,
                 new_token=self.new_token,
             )
+
+    def disconnect_whatsapp(self, partner_id: str, workspace_id: str, user_id: int) -> domain.Disconnection:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return domain.disconnect_whatsapp(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id,
+                                              now=now)
+
+    def public_api_token(self, partner_id: str, workspace_id: str) -> public_api.PublicToken:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return public_api.current_token(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+
+    def rotate_public_api_token(self, partner_id: str, workspace_id: str) -> public_api.PublicToken:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return public_api.rotate_token(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
 
     def link_url(self, token: str) -> str:
         """The absolute URL of a link's page on the sandbox's public base URL."""
@@ -92,6 +108,10 @@ class Sandbox:
         partner = self.world().partner(partner_id) or PartnerFixture(partner_id, "", ())
         with self.store.transaction() as tx:
             tx.reset_partner(partner, self.clock())
+
+    def public_api_token_workspace(self, partner_id: str, token: str) -> str | None:
+        with self.store.transaction() as tx:
+            return public_api.token_workspace(tx, partner_id=partner_id, token=token)
 
     def record_requests(self, entries: list[tuple[str, dict]]) -> None:
         """Journal entries (partner id, entry), in one transaction."""

@@ -101,6 +101,15 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
     latency_ms {real} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_event ON webhook_attempts (event_row, id);
+-- A workspace's Public API token: the raw value (the Partner API gives it back until it is
+-- rotated) and its digest, to tell which workspace a token opens.
+CREATE TABLE IF NOT EXISTS api_tokens (
+    workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id),
+    token TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    rotated_at TEXT
+);
 -- User ids are unique across the service, as in the real one.
 CREATE UNIQUE INDEX IF NOT EXISTS users_by_id ON users (user_id);
 -- The rule "one active link per user", backed by the database itself.
@@ -110,7 +119,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
 # Raised when the schema changes. A database of another version holds a sandbox world of another
 # shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
 SCHEMA_VERSION = "2"
-TABLES = ("links", "users", "workspaces", "clocks", "journal", "webhook_attempts", "webhook_events", "webhooks",
+TABLES = ("links", "api_tokens", "users", "workspaces", "clocks", "journal", "webhook_attempts", "webhook_events", "webhooks",
           "partners", "meta")
 SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
 POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
@@ -257,6 +266,33 @@ class SqlTransaction(Transaction):
         row = self._conn.execute(f"SELECT {_LINK_COLUMNS} WHERE l.token_sha256 = ?", (digest,)).fetchone()
         return _link(row) if row else None
 
+    # --- Public API tokens ------------------------------------------------------------------------
+
+    def api_token(self, workspace_id: str) -> str | None:
+        row = self._conn.execute("SELECT token FROM api_tokens WHERE workspace_id = ?", (workspace_id,)).fetchone()
+        return row[0] if row else None
+
+    def create_api_token(self, workspace_id: str, token: str, at: datetime) -> str:
+        """Store the workspace's first token unless one is there already; the token that is there."""
+        self._conn.execute(
+            "INSERT INTO api_tokens (workspace_id, token, token_sha256, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (workspace_id) DO NOTHING",
+            (workspace_id, token, token_digest(token), _stamp(at)),
+        )
+        return self.api_token(workspace_id)
+
+    def replace_api_token(self, workspace_id: str, token: str, at: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO api_tokens (workspace_id, token, token_sha256, created_at, rotated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (workspace_id) DO UPDATE SET token = excluded.token, token_sha256 = excluded.token_sha256,"
+            " created_at = excluded.created_at, rotated_at = excluded.rotated_at",
+            (workspace_id, token, token_digest(token), _stamp(at), _stamp(at)),
+        )
+
+    def api_token_workspace(self, digest: str) -> str | None:
+        row = self._conn.execute("SELECT workspace_id FROM api_tokens WHERE token_sha256 = ?", (digest,)).fetchone()
+        return row[0] if row else None
+
     def clock_state(self, partner_id: str) -> ClockState:
         row = self._conn.execute("SELECT offset_us, frozen_at FROM clocks WHERE partner_id = ?", (partner_id,)).fetchone()
         if row is None:
@@ -277,6 +313,7 @@ class SqlTransaction(Transaction):
         """The partner's workspaces back to the fixtures, its clock back to real time."""
         owned = "SELECT id FROM workspaces WHERE partner_id = ?"
         self._conn.execute(f"DELETE FROM links WHERE workspace_id IN ({owned})", (partner.id,))
+        self._conn.execute(f"DELETE FROM api_tokens WHERE workspace_id IN ({owned})", (partner.id,))
         self._conn.execute(f"DELETE FROM users WHERE workspace_id IN ({owned})", (partner.id,))
         self._conn.execute("DELETE FROM workspaces WHERE partner_id = ?", (partner.id,))
         self._conn.execute("DELETE FROM clocks WHERE partner_id = ?", (partner.id,))

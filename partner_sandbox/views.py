@@ -22,6 +22,24 @@ def issued_link(issued: domain.IssuedLink, qr_link: str) -> dict:
     }
 
 
+def disconnection(result: domain.Disconnection) -> dict:
+    body = {"workspace_id": result.workspace_id, "user_id": result.user_id, "disconnected": result.account is not None}
+    if result.account is None:
+        body["description"] = f"User {result.user_id} has no connected WhatsApp account; nothing was disconnected"
+        return body
+    account = result.account
+    return {**body, "disconnected_at": domain.rfc3339(result.at), "whatsapp_account_id": account.account_id,
+            "phone_number": account.phone_number_e164,
+            "description": f"The WhatsApp account {account.account_id} ({account.phone_number_e164}) was disconnected"}
+
+
+def public_token(token) -> dict:
+    body = {"workspace_id": token.workspace_id, "token": token.token}
+    if token.rotated_at is not None:
+        body["rotated_at"] = domain.rfc3339(token.rotated_at)
+    return body
+
+
 def link(record: domain.LinkRecord, now: datetime) -> dict:
     return {
         "id": record.id,

@@ -160,7 +160,7 @@ def test_token_command_for_another_partner_and_ttl(sandbox):
     assert unknown.returncode == 2 and "no partner 'nobody'" in unknown.stderr
 
 
-def test_logs_never_contain_tokens_secrets_or_link_tokens(start_sandbox):
+def test_logs_never_contain_tokens_secrets_link_tokens_or_public_api_tokens(start_sandbox):
     """Everything the server writes during a run of every kind of request, grepped."""
     server = start_sandbox("--log-level", "debug", "--webhook-backoff", "0.05", "--webhook-attempts", "2")
     jwts = []
@@ -182,12 +182,15 @@ def test_logs_never_contain_tokens_secrets_or_link_tokens(start_sandbox):
     server.client.post(f"/qr/{links[1]}/scan")
     server.client.request("PUT", "/sandbox/v1/webhook", headers=headers(), json={"url": "http://127.0.0.1:9/hook"})
     server.client.post(qr.format(11), headers=headers())  # disconnects: a webhook attempt, signed
+    api_tokens = [server.client.get("/partner/api/v1/workspaces/qa-workspace/api-token", headers=headers()).json()["token"],
+                  server.client.post("/partner/api/v1/workspaces/qa-workspace/api-token", headers=headers()).json()["token"]]
+    server.client.post("/sandbox/v1/public-api-token/check", headers=headers(), json={"token": api_tokens[1]})
     server.client.get("/sandbox/v1/requests", headers=headers())
     time.sleep(0.5)
     server.stop()
     out = server.output()
     assert '"path": "/qr/<redacted>"' in out and '"path": "/qr/<redacted>/scan"' in out  # the log saw them
     assert "webhook" in out  # and the delivery attempt
-    for secret in [*jwts, SECRETS_ALL[0], SECRETS_ALL[1], *links]:
+    for secret in [*jwts, SECRETS_ALL[0], SECRETS_ALL[1], *links, *api_tokens]:
         assert secret not in out
     assert "eyJ" not in out  # no JWT of any kind (webhook signatures included): their header starts so

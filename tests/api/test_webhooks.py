@@ -15,7 +15,7 @@ import jwt
 import pytest
 import yaml
 
-from sandbox_process import assert_error, ROOT, SECRETS, control, free_port
+from sandbox_process import ROOT, SECRETS, assert_error, auth_headers, control, free_port
 
 SPEC = yaml.safe_load((ROOT / "webhooks.yaml").read_text())
 EVENT_SCHEMA = {**SPEC["components"]["schemas"]["AccountEvent"], "$schema": "https://json-schema.org/draft/2020-12/schema"}
@@ -226,3 +226,18 @@ def test_deliveries_go_only_to_allowed_hosts(start_sandbox, receiver):
     failed = wait_status(server, "failed", 1)[0]
     assert failed["attempts"][0]["error"] == "host not allowed (--webhook-hosts)"
     assert receiver.attempts == []
+
+
+def test_the_disconnect_operation_sends_disconnected_and_a_no_op_sends_nothing(start_sandbox, receiver):
+    server = start_sandbox("--webhook-backoff", "0.1")
+    set_webhook(server, receiver.url)
+    url = "/partner/api/v1/workspaces/qa-connected/users/{}/whatsapp/disconnect"
+    done = server.client.post(url.format(1005), headers=auth_headers()).json()
+    event = receiver.wait_for(1)[0]
+    assert event["event_type"] == "whatsapp_account:disconnected" and "Partner API" in event["reason"]
+    assert (event["workspace_id"], event["user_id"], event["whatsapp_account_id"], event["phone_number_e164"]) == (
+        "qa-connected", 1005, done["whatsapp_account_id"], done["phone_number"])
+    assert event["disconnected_at"][:19] == done["disconnected_at"][:19]
+    assert server.client.post(url.format(1005), headers=auth_headers()).json()["disconnected"] is False
+    time.sleep(0.6)
+    assert len(receiver.attempts) == 1

@@ -40,8 +40,10 @@ def test_names_are_those_of_the_published_spec(client_package):
     assert callable(api.sync_detailed) and callable(api.asyncio_detailed)
     models = importlib.import_module(f"{PACKAGE}.models")
     assert {"PartnerAPIExpiresRequest", "PartnerAPIQRCodeResponse", "PartnerAPIError"} <= set(models.__all__)
-    modules = sorted(p.stem for p in Path(api.__file__).parent.glob("*.py") if p.stem != "__init__")
-    assert modules == ["user_request_qr_link"]
+    functions = {(p.parent.name, p.stem) for p in Path(api.__file__).parent.parent.glob("*/*.py") if p.stem != "__init__"}
+    assert functions == {("qr", "user_request_qr_link"), ("whatsapp_accounts", "disconnect_wa"),
+                         ("public_api", "get_public_api_token"), ("public_api", "rotate_public_api_token")}
+    assert {"PartnerAPIDisconnectResponse", "PartnerAPIPublicTokenResponse"} <= set(models.__all__)
 
 
 def call(client_package, sandbox, workspace_id, user_id, *, token=None, body=None):
@@ -89,3 +91,21 @@ def test_errors_are_parsed_error_envelopes(client_package, sandbox, fresh_user, 
     error = response.parsed
     assert isinstance(error, models.PartnerAPIError), response.content
     assert (error.error, error.status) == (code, status) and error.description
+
+
+def test_disconnect_and_the_token_operations_parse(client_package, sandbox, fresh_user):
+    models = importlib.import_module(f"{PACKAGE}.models")
+    disconnect = importlib.import_module(f"{PACKAGE}.api.whatsapp_accounts.disconnect_wa")
+    get_token = importlib.import_module(f"{PACKAGE}.api.public_api.get_public_api_token")
+    rotate = importlib.import_module(f"{PACKAGE}.api.public_api.rotate_public_api_token")
+    with client_package.AuthenticatedClient(base_url=sandbox.base_url + "/partner/api/v1", token=make_token()) as client:
+        done = disconnect.sync("qa-connected", 1006, client=client, x_tl_partner_id="sandbox-partner")
+        assert isinstance(done, models.PartnerAPIDisconnectResponse) and done.disconnected is True
+        assert done.whatsapp_account_id == 1006 and done.disconnected_at.tzinfo is not None
+        token = get_token.sync("qa-connected", client=client, x_tl_partner_id="sandbox-partner")
+        assert isinstance(token, models.PartnerAPIPublicTokenResponse) and token.token
+        rotated = rotate.sync("qa-connected", client=client, x_tl_partner_id="sandbox-partner")
+        assert isinstance(rotated, models.PartnerAPIPublicTokenResponse) and rotated.token != token.token
+        assert rotated.rotated_at.tzinfo is not None
+        missing = disconnect.sync("qa-connected", 999_999, client=client, x_tl_partner_id="sandbox-partner")
+        assert isinstance(missing, models.PartnerAPIError) and missing.error == "user_not_found"

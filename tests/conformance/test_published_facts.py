@@ -32,6 +32,37 @@ OPERATIONS = {
         "success_headers": ["X-TL-API-Version"],
         "errors": {"404": "PartnerAPIError"},
     },
+    ("post", "/workspaces/{workspace_id}/users/{user_id}/whatsapp/disconnect"): {
+        "operationId": "disconnectWA",
+        "tags": ["whatsappAccounts"],
+        "parameters": {
+            ("X-TL-Partner-Id", "header"): ("string", True),
+            ("workspace_id", "path"): ("string", True),
+            ("user_id", "path"): ("integer", True),
+        },
+        "request": None,
+        "success": ("200", "PartnerAPIDisconnectResponse"),
+        "success_headers": ["X-TL-API-Version"],
+        "errors": {"404": "PartnerAPIError"},
+    },
+    ("get", "/workspaces/{workspace_id}/api-token"): {
+        "operationId": "getPublicAPIToken",
+        "tags": ["publicAPI"],
+        "parameters": {("X-TL-Partner-Id", "header"): ("string", True), ("workspace_id", "path"): ("string", True)},
+        "request": None,
+        "success": ("200", "PartnerAPIPublicTokenResponse"),
+        "success_headers": ["X-TL-API-Version"],
+        "errors": {},
+    },
+    ("post", "/workspaces/{workspace_id}/api-token"): {
+        "operationId": "rotatePublicAPIToken",
+        "tags": ["publicAPI"],
+        "parameters": {("X-TL-Partner-Id", "header"): ("string", True), ("workspace_id", "path"): ("string", True)},
+        "request": None,
+        "success": ("201", "PartnerAPIPublicTokenResponse"),
+        "success_headers": [],
+        "errors": {},
+    },
 }
 
 # schema -> {property: {facts}}, and its required properties.
@@ -50,6 +81,23 @@ SCHEMAS = {
             "previous_qr_revoked": {"type": "boolean"},
         },
         {"workspace_id", "user_id", "qr_link", "expires_at", "whatsapp_disconnected", "previous_qr_revoked"},
+    ),
+    "PartnerAPIDisconnectResponse": (
+        {
+            "workspace_id": {"type": "string"},
+            "user_id": {"type": "integer"},
+            "disconnected": {"type": "boolean", "default": True},
+            "disconnected_at": {"type": "string", "format": "date-time"},
+            "whatsapp_account_id": {"type": "integer"},
+            "phone_number": {"type": "string"},
+            "description": {"type": "string"},
+        },
+        set(),
+    ),
+    "PartnerAPIPublicTokenResponse": (
+        {"workspace_id": {"type": "string"}, "token": {"type": "string"},
+         "rotated_at": {"type": "string", "format": "date-time"}},
+        {"workspace_id", "token"},
     ),
     "PartnerAPIError": (
         {"error": {"type": "string"}, "status": {"type": "integer"}, "description": {"type": "string"}},
