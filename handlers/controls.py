@@ -12,6 +12,19 @@ from partner_sandbox.errors import ApiError
 JSON = {"Content-Type": "application/json"}
 
 
+async def get_workspace_state(workspace_id: str, token_info: dict):
+    sandbox = request.state.sandbox
+    details = sandbox.workspace_details(token_info["partner_id"], workspace_id)
+    return views.workspace_details(details, sandbox.link_url), 200, JSON
+
+
+async def simulate_usage(workspace_id: str, body: dict, token_info: dict):
+    sandbox = request.state.sandbox
+    (kind, amount), = body.items()
+    details = sandbox.simulate_usage(token_info["partner_id"], workspace_id, kind, amount)
+    return views.workspace_details(details, sandbox.link_url), 200, JSON
+
+
 async def get_user_state(workspace_id: str, user_id: int, token_info: dict):
     return views.user_state(request.state.sandbox.user_view(token_info["partner_id"], workspace_id, user_id)), 200, JSON
 

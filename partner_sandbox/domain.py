@@ -98,7 +98,7 @@ class Transaction(Protocol):
     def disconnect_whatsapp(self, workspace_id: str, user_id: int, at: datetime) -> None: ...
 
     def add_link(
-        self, workspace_id: str, user_id: int, digest: str, issued_at: datetime, expires_at: datetime
+        self, workspace_id: str, user_id: int, token: str, issued_at: datetime, expires_at: datetime
     ) -> None: ...
 
     def connect_whatsapp(self, workspace_id: str, user_id: int, account: "WhatsAppAccount", at: datetime) -> None: ...
@@ -199,7 +199,7 @@ def issue_qr_link(
 
     token = new_token()
     expires_at = now + timedelta(hours=expires_in_hours)
-    tx.add_link(workspace_id, user_id, token_digest(token), now, expires_at)
+    tx.add_link(workspace_id, user_id, token, now, expires_at)
     return IssuedLink(
         workspace_id=workspace_id,
         user_id=user_id,

@@ -30,6 +30,8 @@ CODES: dict[str, tuple[int, bool]] = {
     "not_found": (404, False),
     "delivery_not_found": (404, False),
     "method_not_allowed": (405, True),
+    "seats_full": (409, True),
+    "workspace_creation_failed": (409, True),
     "no_active_link": (409, False),
     "clock_out_of_range": (409, False),
     "payload_too_large": (413, False),

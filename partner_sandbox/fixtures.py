@@ -29,6 +29,17 @@ FIXTURE_SCHEMA = {
                     "id": {"type": "string", "minLength": 1},
                     "secret": {"type": "string", "minLength": 32},
                     "active": {"type": "boolean", "description": "false: every call is 403 partner_not_active"},
+                    "plan": {
+                        "type": "object",
+                        "description": "The plan the partner's workspaces are on, with its allowances",
+                        "additionalProperties": False,
+                        "properties": {
+                            "id": {"type": "integer", "minimum": 1},
+                            "messages": {"type": "integer", "minimum": 0},
+                            "api_calls": {"type": "integer", "minimum": 0},
+                            "non_recurring": {"type": "integer", "minimum": 0},
+                        },
+                    },
                     "webhook_url": {"type": "string", "pattern": "^https?://[!-~]+$"},
                     "workspaces": {
                         "type": "array",
@@ -38,6 +49,8 @@ FIXTURE_SCHEMA = {
                             "additionalProperties": False,
                             "properties": {
                                 "id": {"type": "string", "minLength": 1},
+                                "display_name": {"type": "string", "minLength": 1, "maxLength": 100},
+                                "seats_purchased": {"type": "integer", "minimum": 1, "maximum": 999},
                                 "billing_managed": {
                                     "type": "boolean",
                                     "description": "true: every call on it is 403 workspace_billing_managed",
@@ -58,6 +71,7 @@ FIXTURE_SCHEMA = {
             "properties": {
                 "id": {"type": "integer", "description": "unique across the whole world, as in the real service"},
                 "status": {"enum": ["active", "suspended"], "description": "suspended: its QR call is 403"},
+                "role": {"enum": ["owner", "agent"], "description": "agent by default; one owner a workspace at most"},
                 "whatsapp": {
                     "type": "object",
                     "description": "A connected WhatsApp account.",
@@ -105,6 +119,7 @@ class UserFixture:
     whatsapp: WhatsAppFixture | None = None
     active_link: LinkFixture | None = None
     status: str = "active"
+    role: str = "agent"
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,22 @@ class WorkspaceFixture:
     id: str
     users: tuple[UserFixture, ...]
     billing_managed: bool = False
+    display_name: str | None = None  # the id when not given
+    seats_purchased: int | None = None  # the active users (at least 1) when not given
+
+    @property
+    def seats(self) -> int:
+        if self.seats_purchased is not None:
+            return self.seats_purchased
+        return max(1, sum(1 for u in self.users if u.status == "active"))
+
+
+@dataclass(frozen=True)
+class PlanFixture:
+    id: int = 1
+    messages: int = 1000
+    api_calls: int = 10_000
+    non_recurring: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,6 +152,7 @@ class PartnerFixture:
     workspaces: tuple[WorkspaceFixture, ...] = field(default_factory=tuple)
     webhook_url: str | None = None
     active: bool = True
+    plan: PlanFixture = PlanFixture()
 
 
 @dataclass(frozen=True)
@@ -178,6 +210,12 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
                 if user.get("status") == "suspended":
                     errors += [(upath + [key], f"a suspended user cannot have {key}")
                                for key in ("whatsapp", "active_link") if key in user]
+            owners = [ui for ui, user in enumerate(ws["users"]) if user.get("role") == "owner"]
+            errors += [(wpath + ["users", ui, "role"], f"workspace '{ws['id']}' has an owner already")
+                       for ui in owners[1:]]
+            in_use = sum(1 for user in ws["users"] if user.get("status", "active") == "active")
+            if ws.get("seats_purchased", in_use) < in_use:
+                errors.append((wpath + ["seats_purchased"], f"{ws['seats_purchased']} seat(s) for {in_use} active user(s)"))
                 token = (user.get("active_link") or {}).get("token")
                 if token is not None:
                     if token in tokens:
@@ -226,16 +264,20 @@ def parse_world(text: str, source: str) -> World:
                 secret=p["secret"],
                 webhook_url=p.get("webhook_url"),
                 active=p.get("active", True),
+                plan=PlanFixture(**p.get("plan", {})),
                 workspaces=tuple(
                     WorkspaceFixture(
                         id=w["id"],
                         billing_managed=w.get("billing_managed", False),
+                        display_name=w.get("display_name"),
+                        seats_purchased=w.get("seats_purchased"),
                         users=tuple(
                             UserFixture(
                                 id=u["id"],
                                 whatsapp=WhatsAppFixture(**u["whatsapp"]) if "whatsapp" in u else None,
                                 active_link=LinkFixture(**u["active_link"]) if "active_link" in u else None,
                                 status=u.get("status", "active"),
+                                role=u.get("role", "agent"),
                             )
                             for u in w["users"]
                         ),

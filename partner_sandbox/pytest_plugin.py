@@ -63,6 +63,27 @@ class LiveSandbox:
         return self.client.post(f"/partner/api/v1/workspaces/{workspace_id}/users/{user_id}/qr",
                                 json=json_body or None, headers=self.headers(partner_id))
 
+    def new_workspace(self, *, seats: int = 3, users: int = 0, partner_id: str = "sandbox-partner") -> dict:
+        """A fresh workspace of the test's own (`workspaceCreate`, then `users` agents with
+        `workspaceCreateUsers`): the workspace details (`workspaceGet`)."""
+        import uuid
+
+        api = "/partner/api/v1/workspaces"
+        headers = self.headers(partner_id)
+        created = self.client.post(api, headers=headers, json={"display_name": f"test-{uuid.uuid4().hex[:20]}",
+                                                               "seats_purchased": seats})
+        created.raise_for_status()
+        workspace_id = created.json()["workspace_id"]
+        if users:
+            self.client.post(f"{api}/{workspace_id}/users", headers=headers, json={"count": users}).raise_for_status()
+        details = self.client.get(f"{api}/{workspace_id}", headers=headers)
+        details.raise_for_status()
+        return details.json()
+
+    def use(self, workspace_id: str, *, partner_id: str = "sandbox-partner", **amount: int) -> dict:
+        """Simulate use of a quota: `messages=N`, `api_calls=N` or `transactions=N`."""
+        return self._control("POST", f"/workspaces/{workspace_id}/usage", partner_id, json=amount).json()
+
     def _control(self, method: str, path: str, partner_id: str, **kwargs) -> httpx.Response:
         response = self.client.request(method, "/sandbox/v1" + path, headers=self.headers(partner_id), **kwargs)
         response.raise_for_status()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime
 
-from . import domain, public_api
+from . import domain, public_api, workspaces
 from .auth import Authenticator
 from .fixtures import PartnerFixture, World
 from .ratelimit import RateLimiter
@@ -40,6 +40,35 @@ class Sandbox:
                 clock=lambda: now,
                 new_token=self.new_token,
             )
+
+    def create_workspace(self, partner_id: str, display_name: str, seats_purchased: int) -> workspaces.Workspace:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return workspaces.create_workspace(tx, partner_id=partner_id, display_name=display_name,
+                                               seats_purchased=seats_purchased, now=now)
+
+    def workspace_details(self, partner_id: str, workspace_id: str) -> workspaces.Details:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return workspaces.workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+
+    def update_workspace(self, partner_id: str, workspace_id: str, display_name: str | None,
+                         seats_purchased: int | None) -> workspaces.Workspace:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return workspaces.update_workspace(tx, partner_id=partner_id, workspace_id=workspace_id,
+                                               display_name=display_name, seats_purchased=seats_purchased, now=now)
+
+    def create_users(self, partner_id: str, workspace_id: str, count: int):
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return workspaces.create_users(tx, partner_id=partner_id, workspace_id=workspace_id, count=count, now=now)
+
+    def simulate_usage(self, partner_id: str, workspace_id: str, kind: str, amount: int) -> workspaces.Details:
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return workspaces.simulate_usage(tx, partner_id=partner_id, workspace_id=workspace_id, kind=kind,
+                                             amount=amount, now=now)
 
     def disconnect_whatsapp(self, partner_id: str, workspace_id: str, user_id: int) -> domain.Disconnection:
         with self.store.transaction() as tx:

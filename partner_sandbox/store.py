@@ -28,6 +28,7 @@ from .domain import (
     token_digest,
 )
 from .errors import ApiError
+from .workspaces import Member, Plan, Workspace, system_email
 from .fixtures import PartnerFixture, World
 
 # The schema of both backends; {id} and {bigint} are filled in per dialect.
@@ -36,17 +37,37 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS partners (
     id TEXT PRIMARY KEY,
     secret TEXT NOT NULL,
-    active BOOLEAN NOT NULL DEFAULT TRUE
+    active BOOLEAN NOT NULL DEFAULT TRUE,
+    plan_id INTEGER NOT NULL,
+    plan_messages {bigint} NOT NULL,
+    plan_api_calls {bigint} NOT NULL,
+    plan_non_recurring {bigint} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS workspaces (
     id TEXT PRIMARY KEY,
     partner_id TEXT NOT NULL REFERENCES partners(id),
-    billing_managed BOOLEAN NOT NULL DEFAULT FALSE
+    billing_managed BOOLEAN NOT NULL DEFAULT FALSE,
+    display_name TEXT NOT NULL,
+    seats_purchased INTEGER NOT NULL,
+    plan_id INTEGER NOT NULL,
+    group_id {bigint} NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    -- use of the current billing period (usage_period is its start), and the non-recurring balance
+    usage_period TEXT,
+    messages_used {bigint} NOT NULL DEFAULT 0,
+    api_calls_used {bigint} NOT NULL DEFAULT 0,
+    non_recurring_balance {bigint} NOT NULL DEFAULT 0,
+    non_recurring_updated_at TEXT
 );
 CREATE TABLE IF NOT EXISTS users (
     workspace_id TEXT NOT NULL REFERENCES workspaces(id),
     user_id {bigint} NOT NULL,
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    role TEXT NOT NULL DEFAULT 'agent' CHECK (role IN ('owner', 'agent')),
+    display_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    created_at TEXT NOT NULL,
     wa_account_id {bigint},
     wa_phone TEXT,
     wa_connected_at TEXT,
@@ -58,12 +79,15 @@ CREATE TABLE IF NOT EXISTS links (
     workspace_id TEXT NOT NULL,
     user_id {bigint} NOT NULL,
     token_sha256 TEXT NOT NULL UNIQUE,
+    token TEXT,  -- the raw token while the link is active (workspace details list its URL), then NULL
     status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired', 'used')),
     issued_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     closed_at TEXT,
     FOREIGN KEY (workspace_id, user_id) REFERENCES users (workspace_id, user_id)
 );
+-- Identifiers handed out across the world (user ids, group ids): next value of each.
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value {bigint} NOT NULL);
 CREATE TABLE IF NOT EXISTS clocks (
     partner_id TEXT PRIMARY KEY REFERENCES partners(id),
     offset_us {bigint} NOT NULL,
@@ -118,8 +142,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
 """
 # Raised when the schema changes. A database of another version holds a sandbox world of another
 # shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
-SCHEMA_VERSION = "2"
-TABLES = ("links", "api_tokens", "users", "workspaces", "clocks", "journal", "webhook_attempts", "webhook_events", "webhooks",
+SCHEMA_VERSION = "3"
+TABLES = ("links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts", "webhook_events", "webhooks",
           "partners", "meta")
 SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
 POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
@@ -221,8 +245,9 @@ class SqlTransaction(Transaction):
         return OpenLink(row[0], _time(row[1])) if row else None
 
     def close_link(self, link_id: int, status: str, at: datetime) -> None:
+        """Closed for good: the raw token is dropped (only its digest stays, to tell the page why)."""
         self._conn.execute(
-            "UPDATE links SET status = ?, closed_at = ? WHERE id = ?", (status, rfc3339(at), link_id)
+            "UPDATE links SET status = ?, closed_at = ?, token = NULL WHERE id = ?", (status, rfc3339(at), link_id)
         )
 
     def disconnect_whatsapp(self, workspace_id: str, user_id: int, at: datetime) -> None:
@@ -232,12 +257,12 @@ class SqlTransaction(Transaction):
         )
 
     def add_link(
-        self, workspace_id: str, user_id: int, digest: str, issued_at: datetime, expires_at: datetime
+        self, workspace_id: str, user_id: int, token: str, issued_at: datetime, expires_at: datetime
     ) -> None:
         self._conn.execute(
-            "INSERT INTO links (workspace_id, user_id, token_sha256, status, issued_at, expires_at)"
-            " VALUES (?, ?, ?, 'active', ?, ?)",
-            (workspace_id, user_id, digest, rfc3339(issued_at), rfc3339(expires_at)),
+            "INSERT INTO links (workspace_id, user_id, token_sha256, token, status, issued_at, expires_at)"
+            " VALUES (?, ?, ?, ?, 'active', ?, ?)",
+            (workspace_id, user_id, token_digest(token), token, rfc3339(issued_at), rfc3339(expires_at)),
         )
 
     def connect_whatsapp(self, workspace_id: str, user_id: int, account: WhatsAppAccount, at: datetime) -> None:
@@ -265,6 +290,94 @@ class SqlTransaction(Transaction):
     def link_by_digest(self, digest: str) -> LinkRecord | None:
         row = self._conn.execute(f"SELECT {_LINK_COLUMNS} WHERE l.token_sha256 = ?", (digest,)).fetchone()
         return _link(row) if row else None
+
+    # --- workspaces and their members -------------------------------------------------------------
+
+    def next_ids(self, name: str, count: int) -> int:
+        """Reserve `count` consecutive ids of a counter (a row lock queues concurrent callers)."""
+        row = self._conn.execute("UPDATE counters SET value = value + ? WHERE name = ? RETURNING value",
+                                 (count, name)).fetchone()
+        return row[0] - count
+
+    def partner_plan(self, partner_id: str) -> Plan:
+        row = self._conn.execute("SELECT plan_id, plan_messages, plan_api_calls, plan_non_recurring FROM partners"
+                                 " WHERE id = ?", (partner_id,)).fetchone()
+        return Plan(*row)
+
+    def lock_workspace(self, workspace_id: str) -> None:
+        """Queue changes to a workspace's seats (PostgreSQL; a SQLite transaction holds the database)."""
+        self._conn.execute("SELECT id FROM workspaces WHERE id = ?" + self._conn.for_update, (workspace_id,)).fetchone()
+
+    def add_workspace(self, workspace_id: str, partner_id: str, display_name: str, seats: int, plan: Plan,
+                      group_id: int, at: datetime) -> None:
+        stamp = rfc3339(at)
+        self._conn.execute(
+            "INSERT INTO workspaces (id, partner_id, display_name, seats_purchased, plan_id, group_id, created_at,"
+            " updated_at, non_recurring_balance, non_recurring_updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (workspace_id, partner_id, display_name, seats, plan.id, group_id, stamp, stamp, plan.non_recurring, stamp),
+        )
+
+    def update_workspace(self, workspace_id: str, display_name: str | None, seats: int | None, at: datetime) -> None:
+        self._conn.execute(
+            "UPDATE workspaces SET display_name = COALESCE(?, display_name), seats_purchased = COALESCE(?, seats_purchased),"
+            " updated_at = ? WHERE id = ?",
+            (display_name, seats, rfc3339(at), workspace_id),
+        )
+
+    def add_members(self, workspace_id: str, members: list[Member]) -> None:
+        self._conn.executemany(
+            "INSERT INTO users (workspace_id, user_id, status, role, display_name, email, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(workspace_id, m.user_id, m.status, m.role, m.display_name, m.email, rfc3339(m.created_at)) for m in members],
+        )
+
+    def members(self, workspace_id: str) -> list[Member]:
+        rows = self._conn.execute(
+            "SELECT user_id, display_name, role, email, status, created_at FROM users WHERE workspace_id = ?"
+            " ORDER BY user_id", (workspace_id,)).fetchall()
+        return [Member(r[0], r[1], r[2], r[3], r[4], _time(r[5])) for r in rows]
+
+    def set_user_status(self, workspace_id: str, user_id: int, status: str) -> None:
+        self._conn.execute("UPDATE users SET status = ? WHERE workspace_id = ? AND user_id = ?",
+                           (status, workspace_id, user_id))
+
+    def workspace_record(self, workspace_id: str) -> Workspace:
+        row = self._conn.execute(
+            "SELECT w.id, w.partner_id, w.display_name, w.plan_id, w.seats_purchased,"
+            " (SELECT COUNT(*) FROM users u WHERE u.workspace_id = w.id AND u.status = 'active'),"
+            " w.group_id, w.created_at, w.updated_at,"
+            " (SELECT MIN(u.user_id) FROM users u WHERE u.workspace_id = w.id AND u.role = 'owner')"
+            " FROM workspaces w WHERE w.id = ?", (workspace_id,)).fetchone()
+        return Workspace(row[0], row[1], row[2], row[3], row[4], row[5], row[6], _time(row[7]), _time(row[8]), row[9])
+
+    def accounts(self, workspace_id: str) -> list[tuple[int, WhatsAppAccount]]:
+        """Every account a user of the workspace has had (connected or not), by user."""
+        rows = self._conn.execute(
+            "SELECT user_id, wa_account_id, wa_phone, wa_connected_at, wa_disconnected_at FROM users"
+            " WHERE workspace_id = ? AND wa_account_id IS NOT NULL ORDER BY user_id", (workspace_id,)).fetchall()
+        return [(r[0], WhatsAppAccount(r[1], r[2], _time(r[3]), _time(r[4]))) for r in rows]
+
+    def open_links(self, workspace_id: str) -> list[tuple[int, str, datetime]]:
+        """(user id, raw token, expires at) of the links the store records as active."""
+        rows = self._conn.execute(
+            "SELECT user_id, token, expires_at FROM links WHERE workspace_id = ? AND status = 'active'"
+            " AND token IS NOT NULL ORDER BY user_id", (workspace_id,)).fetchall()
+        return [(r[0], r[1], _time(r[2])) for r in rows]
+
+    def usage(self, workspace_id: str) -> tuple[datetime | None, int, int, int, datetime | None]:
+        """(period start of the counters, messages used, API calls used, non-recurring balance, its update)."""
+        row = self._conn.execute(
+            "SELECT usage_period, messages_used, api_calls_used, non_recurring_balance, non_recurring_updated_at"
+            " FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
+        return _time(row[0]), row[1], row[2], row[3], _time(row[4])
+
+    def set_usage(self, workspace_id: str, period: datetime, messages: int, api_calls: int, balance: int,
+                  balance_updated: datetime | None) -> None:
+        self._conn.execute(
+            "UPDATE workspaces SET usage_period = ?, messages_used = ?, api_calls_used = ?, non_recurring_balance = ?,"
+            " non_recurring_updated_at = ? WHERE id = ?",
+            (_stamp(period), messages, api_calls, balance, _stamp(balance_updated), workspace_id),
+        )
 
     # --- Public API tokens ------------------------------------------------------------------------
 
@@ -324,9 +437,16 @@ class SqlTransaction(Transaction):
             return False
         for table in TABLES:
             self._conn.execute(f"DELETE FROM {table}")
+        # Ids handed out later start past every fixture user (and at 100000 at least, to tell them apart).
+        fixture_users = [u.id for p in world.partners for w in p.workspaces for u in w.users]
+        self._conn.execute("INSERT INTO counters (name, value) VALUES ('user_id', ?), ('group_id', 1)",
+                           (max([99_999, *fixture_users]) + 1,))
         for partner in world.partners:
-            self._conn.execute("INSERT INTO partners (id, secret, active) VALUES (?, ?, ?)",
-                               (partner.id, partner.secret, partner.active))
+            plan = partner.plan
+            self._conn.execute(
+                "INSERT INTO partners (id, secret, active, plan_id, plan_messages, plan_api_calls, plan_non_recurring)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (partner.id, partner.secret, partner.active, plan.id, plan.messages, plan.api_calls, plan.non_recurring))
             if partner.webhook_url:
                 self.set_webhook(partner.id, partner.webhook_url)
             _seed_workspaces(self, partner, now)
@@ -442,13 +562,20 @@ class SqlTransaction(Transaction):
 def _seed_workspaces(tx: SqlTransaction, partner: PartnerFixture, now: datetime) -> None:
     stamp = rfc3339(now)
     sql = tx._conn
-    sql.executemany("INSERT INTO workspaces (id, partner_id, billing_managed) VALUES (?, ?, ?)",
-                    [(ws.id, partner.id, ws.billing_managed) for ws in partner.workspaces])
+    first_group = tx.next_ids("group_id", len(partner.workspaces)) if partner.workspaces else 0
     sql.executemany(
-        "INSERT INTO users (workspace_id, user_id, status, wa_account_id, wa_phone, wa_connected_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO workspaces (id, partner_id, billing_managed, display_name, seats_purchased, plan_id, group_id,"
+        " created_at, updated_at, usage_period, non_recurring_balance, non_recurring_updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(ws.id, partner.id, ws.billing_managed, ws.display_name or ws.id, ws.seats, partner.plan.id, first_group + i,
+          stamp, stamp, None, partner.plan.non_recurring, stamp) for i, ws in enumerate(partner.workspaces)],
+    )
+    sql.executemany(
+        "INSERT INTO users (workspace_id, user_id, status, role, display_name, email, created_at, wa_account_id,"
+        " wa_phone, wa_connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (ws.id, user.id, user.status, *((user.whatsapp.account_id, user.whatsapp.phone_number_e164, stamp) if user.whatsapp else (None, None, None)))
+            (ws.id, user.id, user.status, user.role, f"{user.role.title()} {user.id}", system_email(user.id, ws.id), stamp,
+             *((user.whatsapp.account_id, user.whatsapp.phone_number_e164, stamp) if user.whatsapp else (None, None, None)))
             for ws in partner.workspaces
             for user in ws.users
         ],
@@ -457,7 +584,7 @@ def _seed_workspaces(tx: SqlTransaction, partner: PartnerFixture, now: datetime)
         for user in ws.users:
             if user.active_link:
                 link = user.active_link
-                tx.add_link(ws.id, user.id, token_digest(link.token or new_link_token()), now,
+                tx.add_link(ws.id, user.id, link.token or new_link_token(), now,
                             now + timedelta(hours=link.expires_in_hours))
 
 

@@ -22,6 +22,70 @@ def issued_link(issued: domain.IssuedLink, qr_link: str) -> dict:
     }
 
 
+def workspace(record) -> dict:
+    """PartnerAPIWorkspaceResponse: after creation or an update (with the users a downgrade suspended)."""
+    body = {
+        "workspace_id": record.id,
+        "display_name": record.display_name,
+        "plan_id": record.plan_id,
+        "seats_total": record.seats_purchased,
+        "seats_available": record.seats_available,
+        "group_id": record.group_id,
+        "created_at": domain.rfc3339(record.created_at),
+        "updated_at": domain.rfc3339(record.updated_at),
+        "suspended_members": [suspension(s) for s in record.suspended],
+    }
+    if record.owner_user_id is not None:
+        body["owner_user_id"] = record.owner_user_id
+    return body
+
+
+def suspension(item) -> dict:
+    body = {"user_id": item.user_id, "phone_numbers": list(item.phone_numbers)}
+    if item.whatsapp_account_id is not None:
+        body["whatsapp_account_id"] = item.whatsapp_account_id
+    return body
+
+
+def member(item) -> dict:
+    return {"user_id": item.user_id, "display_name": item.display_name, "role": item.role, "email": item.email,
+            "status": item.status, "created_at": domain.rfc3339(item.created_at)}
+
+
+def created_users(record, members) -> dict:
+    return {"workspace_id": record.id, "seats_total": record.seats_purchased, "seats_available": record.seats_available,
+            "users": [member(m) for m in members]}
+
+
+def workspace_details(details, link_url) -> dict:
+    """PartnerAPIWorkspaceExtendedResponse; `link_url` makes a link's URL from its token."""
+    record, plan, usage = details.workspace, details.plan, details.usage
+    period = {"period_start": domain.rfc3339(usage.period_start), "period_end": domain.rfc3339(usage.period_end)}
+    non_recurring = {"remaining_balance": usage.non_recurring_balance}
+    if usage.non_recurring_updated_at is not None:
+        non_recurring["last_updated_at"] = domain.rfc3339(usage.non_recurring_updated_at)
+    return {
+        "workspace_id": record.id,
+        "display_name": record.display_name,
+        "seats": {"total": record.seats_purchased, "used": record.seats_used},
+        "messages_quota": {"total": plan.messages, "used": usage.messages, **period},
+        "api_calls_quota": {"total": plan.api_calls, "used": usage.api_calls, **period},
+        "non_recurring_quota": non_recurring,
+        "users": [member(m) for m in details.members],
+        "whatsapp_accounts": [whatsapp_account(user_id, acc) for user_id, acc in details.accounts],
+        "qr_links": [{"qr_link": link_url(token), "user_id": user_id, "expires_at": domain.rfc3339(expires)}
+                     for user_id, token, expires in details.links],
+    }
+
+
+def whatsapp_account(user_id: int, acc: domain.WhatsAppAccount) -> dict:
+    body = {"user_id": user_id, "connected": acc.connected, "whatsapp_account_id": acc.account_id,
+            "phone_number_e164": acc.phone_number_e164, "connection_status": "connected" if acc.connected else "disconnected"}
+    if acc.connected_at is not None:
+        body["connected_at"] = domain.rfc3339(acc.connected_at)
+    return body
+
+
 def disconnection(result: domain.Disconnection) -> dict:
     body = {"workspace_id": result.workspace_id, "user_id": result.user_id, "disconnected": result.account is not None}
     if result.account is None:

@@ -42,7 +42,9 @@ def test_names_are_those_of_the_published_spec(client_package):
     assert {"PartnerAPIExpiresRequest", "PartnerAPIQRCodeResponse", "PartnerAPIError"} <= set(models.__all__)
     functions = {(p.parent.name, p.stem) for p in Path(api.__file__).parent.parent.glob("*/*.py") if p.stem != "__init__"}
     assert functions == {("qr", "user_request_qr_link"), ("whatsapp_accounts", "disconnect_wa"),
-                         ("public_api", "get_public_api_token"), ("public_api", "rotate_public_api_token")}
+                         ("public_api", "get_public_api_token"), ("public_api", "rotate_public_api_token"),
+                         ("workspaces", "workspace_create"), ("workspaces", "workspace_get"),
+                         ("workspaces", "workspace_update"), ("workspaces", "workspace_create_users")}
     assert {"PartnerAPIDisconnectResponse", "PartnerAPIPublicTokenResponse"} <= set(models.__all__)
 
 
@@ -109,3 +111,38 @@ def test_disconnect_and_the_token_operations_parse(client_package, sandbox, fres
         assert rotated.rotated_at.tzinfo is not None
         missing = disconnect.sync("qa-connected", 999_999, client=client, x_tl_partner_id="sandbox-partner")
         assert isinstance(missing, models.PartnerAPIError) and missing.error == "user_not_found"
+
+
+def test_the_generated_client_drives_the_guides_flow(client_package, sandbox):
+    """Create a workspace, two users, a QR link each, scan one, read the details, disconnect, token."""
+    from sandbox_process import control
+
+    m = importlib.import_module(f"{PACKAGE}.models")
+    api = {name: importlib.import_module(f"{PACKAGE}.api.{module}.{name}") for module, name in [
+        ("workspaces", "workspace_create"), ("workspaces", "workspace_create_users"), ("workspaces", "workspace_get"),
+        ("workspaces", "workspace_update"), ("qr", "user_request_qr_link"), ("whatsapp_accounts", "disconnect_wa"),
+        ("public_api", "get_public_api_token"), ("public_api", "rotate_public_api_token")]}
+    p = {"x_tl_partner_id": "sandbox-partner"}
+    with client_package.AuthenticatedClient(base_url=sandbox.base_url + "/partner/api/v1", token=make_token()) as client:
+        ws = api["workspace_create"].sync(client=client, body=m.PartnerAPIWorkspaceCreateRequest(
+            display_name="Generated-Client-Shop", seats_purchased=3), **p)
+        assert isinstance(ws, m.PartnerAPIWorkspaceResponse) and ws.workspace_id == "generated-client-shop"
+        users = api["workspace_create_users"].sync(ws.workspace_id, client=client,
+                                                   body=m.PartnerAPIUserRequest(count=2), **p)
+        assert isinstance(users, m.PartnerAPIUsersResponse) and users.seats_available == 0
+        first, second = (u.user_id for u in users.users)
+        links = {u: api["user_request_qr_link"].sync(ws.workspace_id, u, client=client, **p).qr_link for u in (first, second)}
+        control(sandbox, "POST", f"/workspaces/{ws.workspace_id}/users/{first}/scan")
+        details = api["workspace_get"].sync(ws.workspace_id, client=client, **p)
+        assert isinstance(details, m.PartnerAPIWorkspaceExtendedResponse)
+        assert [(a.user_id, a.connected) for a in details.whatsapp_accounts] == [(first, True)]
+        assert [(q.user_id, q.qr_link) for q in details.qr_links] == [(second, links[second])]
+        assert (details.seats.total, details.seats.used) == (3, 3) and details.messages_quota.period_end is not None
+        assert api["disconnect_wa"].sync(ws.workspace_id, first, client=client, **p).disconnected is True
+        token = api["get_public_api_token"].sync(ws.workspace_id, client=client, **p).token
+        assert api["rotate_public_api_token"].sync(ws.workspace_id, client=client, **p).token != token
+        down = api["workspace_update"].sync(ws.workspace_id, client=client,
+                                            body=m.PartnerAPIWorkspaceRequest(seats_purchased=2), **p)
+        assert [s.user_id for s in down.suspended_members] == [second]
+        full = api["workspace_create_users"].sync(ws.workspace_id, client=client, body=m.PartnerAPIUserRequest(count=1), **p)
+        assert isinstance(full, m.PartnerAPIError) and full.error == "seats_full"

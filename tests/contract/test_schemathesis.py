@@ -1,4 +1,5 @@
-"""Schemathesis fuzzes a running sandbox against openapi.yaml: examples, coverage and fuzzing phases."""
+"""Schemathesis fuzzes a running sandbox against openapi.yaml: examples, coverage, fuzzing and the
+stateful phase, which follows the spec's links (create a workspace, then its users, their QR links...)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def run_schemathesis(server: SandboxProcess, tmp: Path, spec_url: str, *extra: s
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "partner_sandbox.st_hooks"}
     cmd = [
         str(st), "run", server.base_url + spec_url,
-        "--phases", "examples,coverage,fuzzing",
+        "--phases", "examples,coverage,fuzzing,stateful",
         "--checks", CHECKS,
         "--max-examples", MAX_EXAMPLES,
         "--seed", "20261125",

@@ -31,3 +31,12 @@ def test_the_fixture_gives_tokens_and_controls(partner_sandbox):
     assert partner_sandbox.set_clock({"set": "2030-01-01T00:00:00Z"}, partner_id="other-partner")["now"].startswith("2030")
     partner_sandbox.reset(partner_id="other-partner")
     assert partner_sandbox.user("other-workspace", 7, partner_id="other-partner")["links"] == []
+
+
+def test_the_fixture_makes_a_fresh_workspace_per_test(partner_sandbox):
+    first = partner_sandbox.new_workspace(seats=4, users=2)
+    second = partner_sandbox.new_workspace()
+    assert first["workspace_id"] != second["workspace_id"]
+    assert first["seats"] == {"total": 4, "used": 3} and [u["role"] for u in first["users"]] == ["owner", "agent", "agent"]
+    used = partner_sandbox.use(first["workspace_id"], messages=5)
+    assert used["messages_quota"]["used"] == 5

@@ -63,6 +63,9 @@ def test_a_good_world_parses():
         (("            whatsapp:", "            status: suspended\n            whatsapp:"), "partners[0].workspaces[0].users[1].whatsapp: a suspended user cannot have whatsapp"),
         (("      - id: w1\n", "      - id: w1\n        billing_managed: yes please\n"), "partners[0].workspaces[0].billing_managed: 'yes please' is not of type 'boolean'"),
         (("    secret: p1", "    active: 1\n    secret: p1"), "world.yaml:3: partners[0].active: 1 is not of type 'boolean'"),
+        (("      - id: w1\n", "      - id: w1\n        seats_purchased: 1\n"), "partners[0].workspaces[0].seats_purchased: 1 seat(s) for 2 active user(s)"),
+        (("          - id: 2\n", "          - id: 2\n            role: boss\n"), "partners[0].workspaces[0].users[1].role: 'boss' is not one of"),
+        (("    secret: p1", "    plan: {id: 0}\n    secret: p1"), "partners[0].plan.id: 0 is less than the minimum of 1"),
         (("          - id: 1\n", "          - id: 1\n            colour: red\n"), "partners[0].workspaces[0].users[0]: Additional properties are not allowed ('colour' was unexpected)"),
         (("partners:", "partner:"), "world.yaml:1: (document root): 'partners' is a required property"),
     ],
@@ -87,10 +90,23 @@ def test_user_ids_are_unique_across_workspaces_and_partners():
     assert "partners[1].workspaces[0].users[0].id: user id 2 is used twice ('w1' has it already)" in error_of(text)
 
 
+def test_one_owner_a_workspace_and_the_plan_and_seats_are_read():
+    two_owners = GOOD.replace("          - id: 1\n", "          - id: 1\n            role: owner\n").replace(
+        "          - id: 2\n", "          - id: 2\n            role: owner\n")
+    assert "partners[0].workspaces[0].users[1].role: workspace 'w1' has an owner already" in error_of(two_owners)
+    text = GOOD.replace("    secret: p1", "    plan: {id: 7, messages: 50}\n    secret: p1").replace(
+        "      - id: w1\n", "      - id: w1\n        seats_purchased: 9\n        display_name: Shop\n")
+    partner = parse_world(text, "world.yaml").partners[0]
+    assert (partner.plan.id, partner.plan.messages, partner.plan.api_calls) == (7, 50, 10_000)
+    assert (partner.workspaces[0].seats, partner.workspaces[0].display_name) == (9, "Shop")
+
+
 def test_fixture_files_of_the_earlier_shape_still_load():
     world = parse_world(GOOD, "world.yaml")  # no active, billing_managed or status anywhere
     assert world.partners[0].active and not world.partners[0].workspaces[0].billing_managed
     assert {u.status for u in world.partners[0].workspaces[0].users} == {"active"}
+    assert {u.role for u in world.partners[0].workspaces[0].users} == {"agent"}
+    assert world.partners[0].workspaces[0].seats == 2  # as many seats as active users
 
 
 def test_duplicate_workspace_across_partners_is_refused():

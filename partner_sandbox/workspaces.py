@@ -1,0 +1,214 @@
+"""The rules of workspaces and their users: creation with an owner, details with seats and quotas,
+renaming and seat changes (a downgrade suspends the newest agents), and all-or-nothing user creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .domain import (
+    DISCONNECTED,
+    USER_ACTIVE,
+    USER_SUSPENDED,
+    Transaction,
+    account_event,
+    owned_workspace,
+)
+from .errors import ApiError
+
+WORKSPACE_ID_LENGTH = 30
+ROLE_OWNER = "owner"
+ROLE_AGENT = "agent"
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: int
+    messages: int  # messages a billing period
+    api_calls: int  # Public API calls a billing period
+    non_recurring: int  # a new workspace's non-recurring balance
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    display_name: str
+    role: str
+    email: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    partner_id: str
+    display_name: str
+    plan_id: int
+    seats_purchased: int
+    seats_used: int
+    group_id: int
+    created_at: datetime
+    updated_at: datetime
+    owner_user_id: int | None
+    suspended: tuple["Suspension", ...] = ()
+
+    @property
+    def seats_available(self) -> int:
+        return max(0, self.seats_purchased - self.seats_used)
+
+
+@dataclass(frozen=True)
+class Suspension:
+    user_id: int
+    whatsapp_account_id: int | None
+    phone_numbers: tuple[str, ...]
+
+
+def system_email(user_id: int, workspace_id: str) -> str:
+    """The non-login, system-managed address of a partner-created user."""
+    return f"{user_id}-{workspace_id}@partners.timelines.ai"
+
+
+def workspace_id_for(display_name: str) -> str:
+    """The identifier derived from a display name: lower-case, cut to 30 characters."""
+    return display_name.lower()[:WORKSPACE_ID_LENGTH]
+
+
+def billing_period(now: datetime) -> tuple[datetime, datetime]:
+    """The monthly billing period `now` falls in: [first of the month, first of the next), UTC."""
+    now = now.astimezone(timezone.utc)
+    start = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
+    end = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
+    return start, end
+
+
+def _new_members(tx: Transaction, workspace_id: str, count: int, role: str, now: datetime) -> list[Member]:
+    first = tx.next_ids("user_id", count)
+    members = [Member(user_id, f"{role.title()} {user_id}", role, system_email(user_id, workspace_id), USER_ACTIVE, now)
+               for user_id in range(first, first + count)]
+    tx.add_members(workspace_id, members)
+    return members
+
+
+def create_workspace(tx: Transaction, *, partner_id: str, display_name: str, seats_purchased: int,
+                     now: datetime) -> Workspace:
+    """A workspace on the partner's plan, with an Owner user taking one seat; 409 when the derived id
+    is taken (by any partner), and then nothing is written."""
+    workspace_id = workspace_id_for(display_name)
+    if tx.workspace(workspace_id) is not None:
+        raise ApiError("workspace_creation_failed", f"A workspace with the id '{workspace_id}' exists already")
+    plan = tx.partner_plan(partner_id)
+    group_id = tx.next_ids("group_id", 1)
+    tx.add_workspace(workspace_id, partner_id, display_name, seats_purchased, plan, group_id, now)
+    _new_members(tx, workspace_id, 1, ROLE_OWNER, now)
+    return tx.workspace_record(workspace_id)
+
+
+def update_workspace(tx: Transaction, *, partner_id: str, workspace_id: str, display_name: str | None,
+                     seats_purchased: int | None, now: datetime) -> Workspace:
+    """Change what was sent; the id stays. Seats lowered below those in use suspend the newest agents
+    first (never the owner): each one's account is disconnected and its active link revoked."""
+    owned_workspace(tx, partner_id, workspace_id)
+    tx.lock_workspace(workspace_id)
+    suspended: list[Suspension] = []
+    if seats_purchased is not None:
+        active = [m for m in tx.members(workspace_id) if m.status == USER_ACTIVE]
+        excess = len(active) - seats_purchased
+        newest_agents = sorted((m for m in active if m.role != ROLE_OWNER), key=lambda m: (m.created_at, m.user_id),
+                               reverse=True)
+        for member in newest_agents[:max(0, excess)]:
+            suspended.append(_suspend(tx, partner_id, workspace_id, member.user_id, now))
+    tx.update_workspace(workspace_id, display_name, seats_purchased, now)
+    record = tx.workspace_record(workspace_id)
+    return Workspace(**{**record.__dict__, "suspended": tuple(suspended)})
+
+
+def _suspend(tx: Transaction, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> Suspension:
+    user = tx.user(workspace_id, user_id)
+    account = tx.account(workspace_id, user_id)
+    if user.whatsapp_connected:
+        tx.disconnect_whatsapp(workspace_id, user_id, now)
+        tx.add_event(partner_id, workspace_id, user_id, account_event(
+            DISCONNECTED, partner_id, workspace_id, user_id, account, now, "(user suspended: the workspace's seats were lowered)"))
+    link = tx.open_link(workspace_id, user_id)
+    if link is not None:
+        tx.close_link(link.id, "revoked" if now < link.expires_at else "expired", now)
+    tx.set_user_status(workspace_id, user_id, USER_SUSPENDED)
+    connected = account if user.whatsapp_connected else None
+    return Suspension(user_id, connected.account_id if connected else None,
+                      (connected.phone_number_e164,) if connected else ())
+
+
+def create_users(tx: Transaction, *, partner_id: str, workspace_id: str, count: int,
+                 now: datetime) -> tuple[Workspace, list[Member]]:
+    """`count` agents, one seat each, all or nothing: `409 seats_full` when fewer seats are free."""
+    owned_workspace(tx, partner_id, workspace_id)
+    tx.lock_workspace(workspace_id)
+    record = tx.workspace_record(workspace_id)
+    if count > record.seats_available:
+        raise ApiError("seats_full", f"{count} user(s) asked for, {record.seats_available} of"
+                                     f" {record.seats_purchased} seat(s) free in workspace '{workspace_id}'")
+    members = _new_members(tx, workspace_id, count, ROLE_AGENT, now)
+    return tx.workspace_record(workspace_id), members
+
+
+# --- details, and use of the plan's quotas ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Usage:
+    period_start: datetime
+    period_end: datetime
+    messages: int
+    api_calls: int
+    non_recurring_balance: int
+    non_recurring_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Details:
+    workspace: Workspace
+    plan: Plan
+    usage: Usage
+    members: list[Member]
+    accounts: list  # (user id, WhatsAppAccount)
+    links: list  # (user id, raw token, expires at) of the active links
+
+
+def current_usage(tx: Transaction, workspace_id: str, now: datetime) -> Usage:
+    """The use of the billing period `now` is in: counters of an earlier period count as zero."""
+    start, end = billing_period(now)
+    period, messages, api_calls, balance, updated = tx.usage(workspace_id)
+    if period is None or period != start:
+        messages = api_calls = 0
+    return Usage(start, end, messages, api_calls, balance, updated)
+
+
+def workspace_details(tx: Transaction, *, partner_id: str, workspace_id: str, now: datetime) -> Details:
+    owned_workspace(tx, partner_id, workspace_id)
+    record = tx.workspace_record(workspace_id)
+    links = [(user_id, token, expires) for user_id, token, expires in tx.open_links(workspace_id) if now < expires]
+    return Details(record, tx.partner_plan(partner_id), current_usage(tx, workspace_id, now), tx.members(workspace_id),
+                   tx.accounts(workspace_id), links)
+
+
+USAGE_KINDS = ("messages", "api_calls", "transactions")
+
+
+def simulate_usage(tx: Transaction, *, partner_id: str, workspace_id: str, kind: str, amount: int,
+                   now: datetime) -> Details:
+    """Use some of a quota in the current period: messages or Public API calls count up; transactions
+    spend the non-recurring balance (never below zero)."""
+    owned_workspace(tx, partner_id, workspace_id)
+    tx.lock_workspace(workspace_id)
+    usage = current_usage(tx, workspace_id, now)
+    messages, api_calls = usage.messages, usage.api_calls
+    balance, updated = usage.non_recurring_balance, usage.non_recurring_updated_at
+    if kind == "messages":
+        messages += amount
+    elif kind == "api_calls":
+        api_calls += amount
+    else:
+        balance, updated = max(0, balance - amount), now
+    tx.set_usage(workspace_id, usage.period_start, messages, api_calls, balance, updated)
+    return workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
