@@ -22,6 +22,7 @@ import jwt
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PARTNER, SECRET, WORKSPACE = "bench-partner", "bench-partner-secret-for-benchmarks-only-0000", "bench-workspace"
+SMALL = "bench-small"
 PRISM = BENCH / ".prism" / "node_modules" / ".bin" / "prism"
 
 
@@ -37,6 +38,12 @@ def write_world(path: Path, users: int) -> Path:
         f.write(f"partners:\n  - id: {PARTNER}\n    secret: {SECRET}\n    workspaces:\n")
         f.write(f"      - id: {WORKSPACE}\n        users:\n")
         for i in range(1, users + 1):
+            f.write(f"          - {{id: {i}}}\n")
+        # A workspace of the usual size, for GET /workspaces/{id}: 5 users, one connected, one with a link.
+        f.write(f"      - id: {SMALL}\n        users:\n")
+        f.write(f"          - {{id: {users + 1}, role: owner, whatsapp: {{account_id: 1, phone_number_e164: '+15550000001'}}}}\n")
+        f.write(f"          - {{id: {users + 2}, active_link: {{expires_in_hours: 24}}}}\n")
+        for i in range(users + 3, users + 6):
             f.write(f"          - {{id: {i}}}\n")
     return path
 
@@ -132,6 +139,7 @@ def main() -> None:
     sandbox = Server(sandbox_cmd(port, world, tmp / "bench.db", args.serve_arg), port, "/healthz")
     results[f"sandbox, {args.users} users"] = run_wrk(port, args, wrk_env)
     results["sandbox, one user (contention)"] = run_wrk(port, args, {**wrk_env, "BENCH_SINGLE_USER": "1"})
+    results["sandbox, GET /workspaces/{id} (5 users)"] = run_wrk(port, args, {**wrk_env, "BENCH_DETAILS": SMALL})
     results[f"sandbox, {args.users} users"]["startup_s"] = round(sandbox.startup_s, 2)
     sandbox.stop()
 
@@ -153,8 +161,8 @@ def main() -> None:
             if name.startswith("sandbox"):
                 row["vs_prism"] = round(row["requests_per_s"] / prism_rps, 2)
 
-    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, POST .../qr with a JWT and a JSON body,"
-          f" {os.cpu_count()} cores\n")
+    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, POST .../qr with a JWT and a JSON body"
+          f" (and one row of GET /workspaces/{{id}}), {os.cpu_count()} cores\n")
     cols = ["requests_per_s", "p50_ms", "p99_ms", "max_ms", "errors", "vs_bare", "vs_prism", "startup_s"]
     print(f"{'server':38}" + "".join(f"{c:>15}" for c in cols))
     for name, row in results.items():

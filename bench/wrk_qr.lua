@@ -1,5 +1,5 @@
 -- wrk script: POST .../qr with a partner JWT and a JSON body, spreading requests over BENCH_USERS
--- users (or all on BENCH_SINGLE_USER); prints one WRKJSON line with the figures.
+-- users (or all on BENCH_SINGLE_USER), or GET /workspaces/BENCH_DETAILS; prints one WRKJSON line.
 local users = tonumber(os.getenv("BENCH_USERS") or "1000")
 local single = os.getenv("BENCH_SINGLE_USER")
 local token = os.getenv("BENCH_TOKEN")
@@ -21,7 +21,12 @@ function init(args)
   counter = offset
 end
 
+local details = os.getenv("BENCH_DETAILS")  -- a workspace id: GET its details instead
+
 function request()
+  if details then
+    return wrk.format("GET", prefix .. "/workspaces/" .. details, headers, nil)
+  end
   counter = counter + 1
   local user = single and tonumber(single) or (counter % users) + 1
   return wrk.format("POST", prefix .. "/workspaces/" .. workspace .. "/users/" .. user .. "/qr", headers, body)
