@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from connexion import request
 
-from partner_sandbox import views
+from partner_sandbox.web import views
 from partner_sandbox.errors import ApiError
 
 JSON = {"Content-Type": "application/json"}

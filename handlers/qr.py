@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from connexion import request
 
-from partner_sandbox import views
+from partner_sandbox.web import views
 
 HEADERS = {"Cache-Control": "no-store", "Content-Type": "application/json"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connexion import request
 
-from partner_sandbox import views
+from partner_sandbox.web import views
 
 JSON = {"Content-Type": "application/json"}
 

@@ -10,7 +10,7 @@ import sys
 from .auth import Authenticator
 from .domain import system_clock
 from .fixtures import load_world
-from .ratelimit import RateLimiter
+from .web.ratelimit import RateLimiter
 from .service import Sandbox
 from .settings import Settings
 from .store import open_store

@@ -46,14 +46,14 @@ def _serve(args: argparse.Namespace) -> int:
     common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     if settings.workers == 1:
-        from .app import create_app
+        from .web.app import create_app
 
         uvicorn.run(create_app(settings, sandbox), **common)
     else:
         # Each worker process builds its app from the same settings; the store was seeded above.
         sandbox.store.close()
         os.environ[WORKER_SETTINGS] = replace(settings, reset=False).to_json()
-        uvicorn.run("partner_sandbox.app:worker_app", factory=True, workers=settings.workers, **common)
+        uvicorn.run("partner_sandbox.web.app:worker_app", factory=True, workers=settings.workers, **common)
     return 0
 
 
@@ -171,7 +171,11 @@ def parser() -> argparse.ArgumentParser:
     hooks.add_argument("--seconds", type=float, default=0, help="stop after this long (default: run until stopped)")
     hooks.set_defaults(run=_webhooks)
 
-    from . import contract, lint, specdiff
+    from .qa import contract
+
+    from .qa import lint
+
+    from .qa import specdiff
 
     ct = commands.add_parser("contract-test", help="fuzz any server implementing the spec (schemathesis)")
     contract.add_arguments(ct)

@@ -6,10 +6,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime
 
-from . import domain, public_api, workspaces
+from . import domain
+
+from . import public_api
+
+from . import workspaces
 from .auth import Authenticator
 from .fixtures import PartnerFixture, World
-from .ratelimit import RateLimiter
+from .web.ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
 
@@ -23,6 +27,12 @@ class Sandbox:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     clock: domain.Clock = domain.system_clock  # real time; each partner's test clock is relative to it
     new_token: domain.TokenSource = domain.new_link_token
+
+    def _at_partner_time(self, partner_id: str, rule, **arguments):
+        """One store transaction around one rule, on the partner's clock."""
+        with self.store.transaction() as tx:
+            now = domain.partner_now(tx, partner_id, self.clock())
+            return rule(tx, partner_id=partner_id, now=now, **arguments)
 
     # --- the Partner API ------------------------------------------------------------------------
 
@@ -42,49 +52,34 @@ class Sandbox:
             )
 
     def create_workspace(self, partner_id: str, display_name: str, seats_purchased: int) -> workspaces.Workspace:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return workspaces.create_workspace(tx, partner_id=partner_id, display_name=display_name,
-                                               seats_purchased=seats_purchased, now=now)
+        return self._at_partner_time(partner_id, workspaces.create_workspace,
+                                     display_name=display_name, seats_purchased=seats_purchased)
 
     def workspace_details(self, partner_id: str, workspace_id: str) -> workspaces.Details:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return workspaces.workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+        return self._at_partner_time(partner_id, workspaces.workspace_details, workspace_id=workspace_id)
 
     def update_workspace(self, partner_id: str, workspace_id: str, display_name: str | None,
                          seats_purchased: int | None) -> workspaces.Workspace:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return workspaces.update_workspace(tx, partner_id=partner_id, workspace_id=workspace_id,
-                                               display_name=display_name, seats_purchased=seats_purchased, now=now)
+        return self._at_partner_time(partner_id, workspaces.update_workspace,
+                                     workspace_id=workspace_id, display_name=display_name,
+                                     seats_purchased=seats_purchased)
 
     def create_users(self, partner_id: str, workspace_id: str, count: int):
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return workspaces.create_users(tx, partner_id=partner_id, workspace_id=workspace_id, count=count, now=now)
+        return self._at_partner_time(partner_id, workspaces.create_users, workspace_id=workspace_id, count=count)
 
     def simulate_usage(self, partner_id: str, workspace_id: str, kind: str, amount: int) -> workspaces.Details:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return workspaces.simulate_usage(tx, partner_id=partner_id, workspace_id=workspace_id, kind=kind,
-                                             amount=amount, now=now)
+        return self._at_partner_time(partner_id, workspaces.simulate_usage,
+                                     workspace_id=workspace_id, kind=kind, amount=amount)
 
     def disconnect_whatsapp(self, partner_id: str, workspace_id: str, user_id: int) -> domain.Disconnection:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return domain.disconnect_whatsapp(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id,
-                                              now=now)
+        return self._at_partner_time(partner_id, domain.disconnect_whatsapp,
+                                     workspace_id=workspace_id, user_id=user_id)
 
     def public_api_token(self, partner_id: str, workspace_id: str) -> public_api.PublicToken:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return public_api.current_token(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+        return self._at_partner_time(partner_id, public_api.current_token, workspace_id=workspace_id)
 
     def rotate_public_api_token(self, partner_id: str, workspace_id: str) -> public_api.PublicToken:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return public_api.rotate_token(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+        return self._at_partner_time(partner_id, public_api.rotate_token, workspace_id=workspace_id)
 
     def link_url(self, token: str) -> str:
         """The absolute URL of a link's page on the sandbox's public base URL."""
@@ -111,9 +106,7 @@ class Sandbox:
     # --- the control API ------------------------------------------------------------------------
 
     def user_view(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
-        with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return domain.user_view(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
+        return self._at_partner_time(partner_id, domain.user_view, workspace_id=workspace_id, user_id=user_id)
 
     def scan_user(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
         with self.store.transaction() as tx:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .ratelimit import RatePolicy
+from .web.ratelimit import RatePolicy
 from .resources import default_fixtures_path
 
 ENV_PREFIX = "PARTNER_SANDBOX_"

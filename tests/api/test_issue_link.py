@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sandbox_process import QR_PATH, assert_error, auth_headers
+from sandbox_process import QR_PATH, assert_error, auth_headers, control
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -114,14 +114,18 @@ def test_reissuing_revokes_and_a_connected_account_is_disconnected_once(sandbox)
     assert (second["whatsapp_disconnected"], second["previous_qr_revoked"]) == (False, True)
 
 
-def test_links_are_distinct_and_the_store_keeps_no_usable_token(sandbox, fresh_user):
+def test_links_are_distinct_and_the_store_keeps_no_token_of_a_closed_link(sandbox, fresh_user):
+    """The active link's token is kept (workspaceGet answers its URL); every revoked one is gone."""
     user = fresh_user()
-    links = {sandbox.issue("qa-workspace", user).json()["qr_link"] for _ in range(20)}
-    assert len(links) == 20
+    links = [sandbox.issue("qa-workspace", user).json()["qr_link"] for _ in range(20)]
+    assert len(set(links)) == 20
     tokens = [link.rsplit("/", 1)[1] for link in links]
     with sqlite3.connect(sandbox.db) as conn:
         dump = "\n".join(conn.iterdump())
-    assert all(token not in dump for token in tokens)
+    assert all(token not in dump for token in tokens[:-1]) and tokens[-1] in dump
+    control(sandbox, "POST", f"/workspaces/qa-workspace/users/{user}/scan")  # used: closed for good
+    with sqlite3.connect(sandbox.db) as conn:
+        assert tokens[-1] not in "\n".join(conn.iterdump())
 
 
 def test_public_url_is_the_base_of_qr_links(start_sandbox, fresh_user):

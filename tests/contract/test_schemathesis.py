@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox import contract
+from partner_sandbox.qa import contract
 from sandbox_process import DEFAULT_FIXTURES, SandboxProcess
 
 # The checks `partner-sandbox contract-test` runs, for QA against any server.
@@ -31,7 +31,7 @@ def server(tmp_path_factory):
 def run_schemathesis(server: SandboxProcess, tmp: Path, spec_url: str, *extra: str) -> subprocess.CompletedProcess:
     st = Path(sys.executable).with_name("st")
     # The hooks contract-test uses: a fresh partner JWT for every request.
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "partner_sandbox.st_hooks"}
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "partner_sandbox.qa.st_hooks"}
     cmd = [
         str(st), "run", server.base_url + spec_url,
         "--phases", "examples,coverage,fuzzing,stateful",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from partner_sandbox.fastpath import FastLane
+from partner_sandbox.web.fastpath import FastLane
 from partner_sandbox.resources import spec_path
 from partner_sandbox.spec import SpecDocument
 

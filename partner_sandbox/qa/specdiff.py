@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .spec import HTTP_METHODS, SpecDocument
+from ..spec import HTTP_METHODS, SpecDocument
 
 REQUEST, RESPONSE = "request", "response"
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import ApiError
-from .spec import SpecDocument
+from ..errors import ApiError
+from ..spec import SpecDocument
 
 MAX_DELAY_MS = 10_000
 

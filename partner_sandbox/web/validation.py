@@ -12,7 +12,7 @@ from connexion.validators import VALIDATOR_MAP
 from connexion.datastructures import MediaTypeDict
 from starlette.datastructures import MutableHeaders
 
-from .errors import ApiError
+from ..errors import ApiError
 
 INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 # Integers the store can hold, whatever the spec's format says (SQLite integers are 64-bit).

@@ -16,24 +16,24 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from .auth import Authenticator
+from ..auth import Authenticator
 from . import pages
-from .domain import redact_link_tokens, redact_secrets
-from .errors import MEDIA_TYPE, ApiError, AuthError
+from ..domain import redact_link_tokens, redact_secrets
+from ..errors import MEDIA_TYPE, ApiError, AuthError
 from .journal import RequestJournal
 from .ratelimit import RateLimiter
-from .resources import control_spec_path, spec_path
+from ..resources import control_spec_path, spec_path
 from .routing import TagResolver
-from .bootstrap import build_sandbox, configure_logging
+from ..bootstrap import build_sandbox, configure_logging
 from .fastpath import FastLane
 from .guard import Guard
-from .scenarios import ForcedResponses
-from .spec import SpecDocument
-from .service import Sandbox
-from .settings import WORKER_SETTINGS, Settings
+from .forced import ForcedResponses
+from ..spec import SpecDocument
+from ..service import Sandbox
+from ..settings import WORKER_SETTINGS, Settings
 from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion
-from .webhooks import Deliverer
+from ..webhooks import Deliverer
 
 log = logging.getLogger("partner_sandbox")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from . import domain
+from .. import domain
 
 
 def _time(moment: datetime | None) -> str | None:

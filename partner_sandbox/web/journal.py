@@ -9,10 +9,10 @@ import asyncio
 import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .domain import rfc3339
-from .errors import ApiError
+from ..domain import rfc3339
+from ..errors import ApiError
 
-log = logging.getLogger("partner_sandbox.journal")
+log = logging.getLogger("partner_sandbox.web.journal")
 
 BODY_LIMIT = 16 * 1024  # bytes of each body kept
 REDACTED = "<redacted>"

@@ -18,9 +18,9 @@ import jsonschema_rs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import views
-from .errors import ApiError
-from .spec import SpecDocument
-from .service import Sandbox
+from ..errors import ApiError
+from ..spec import SpecDocument
+from ..service import Sandbox
 from .validation import STORABLE
 from .versioning import API_VERSION_HEADER
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .resources import spec_path
+from ..resources import spec_path
 
 CHECKS = [
     "not_a_server_error",
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         cmd += ["--report", "junit", "--report-junit-path", str(args.junit_xml)]
     env = {
         **os.environ,
-        "SCHEMATHESIS_HOOKS": "partner_sandbox.st_hooks",
+        "SCHEMATHESIS_HOOKS": "partner_sandbox.qa.st_hooks",
         "PARTNER_SANDBOX_CT_PARTNER_ID": args.partner_id,
         "PARTNER_SANDBOX_CT_SECRET": args.secret,
         "PARTNER_SANDBOX_CT_PINS": json.dumps(list(zip(args.workspace_id, args.user_id))),

@@ -11,7 +11,7 @@ import segno
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from . import domain
+from .. import domain
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}

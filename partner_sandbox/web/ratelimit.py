@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .errors import ApiError
+from ..errors import ApiError
 
 PRODUCTION = "production"
 

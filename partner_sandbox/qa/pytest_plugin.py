@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .auth import Partner, mint_token
-from .fixtures import load_world
-from .resources import default_fixtures_path
+from ..auth import Partner, mint_token
+from ..fixtures import load_world
+from ..resources import default_fixtures_path
 
 
 class LiveSandbox:

@@ -13,8 +13,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .domain import redact_link_tokens
-from .errors import MEDIA_TYPE, ApiError
+from ..domain import redact_link_tokens
+from ..errors import MEDIA_TYPE, ApiError
 from .ratelimit import RateLimiter
 
 access_log = logging.getLogger("partner_sandbox.access")
