@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sandbox_process import assert_error, control
+from sandbox_process import assert_error, auth_headers, control
 
 
 def test_forced_status_returns_the_documented_example_without_touching_state(sandbox, fresh_user):
@@ -95,3 +95,20 @@ def test_forced_responses_appear_in_the_journal(start_sandbox):
     entry = control(server, "GET", "/requests", params={"limit": 1}).json()["requests"][0]
     assert entry["status"] == 503 and entry["request_headers"]["prefer"] == "code=503"
     assert '"service_unavailable"' in entry["response_body"]
+
+
+@pytest.mark.parametrize("method, path, prefer, status, error", [
+    ("POST", "/partner/api/v1/workspaces", "code=409", 409, "workspace_creation_failed"),
+    ("POST", "/partner/api/v1/workspaces/qa-workspace/users", "code=409", 409, "seats_full"),
+    ("GET", "/partner/api/v1/workspaces/qa-workspace", "code=404", 404, "workspace_not_found"),
+    ("POST", "/partner/api/v1/workspaces/qa-workspace/api-token", "code=201", 201, None),
+])
+def test_every_operation_honours_prefer_without_touching_state(sandbox, method, path, prefer, status, error):
+    before = control(sandbox, "GET", "/workspaces/qa-workspace").json()
+    r = sandbox.client.request(method, path, headers={**auth_headers(), "Prefer": prefer}, json={})
+    if error:
+        assert_error(r, status, error)
+    else:
+        assert r.status_code == status and r.headers["x-tl-api-version"] == "v1" and r.json()["rotated_at"]
+    assert r.headers["preference-applied"] == prefer
+    assert control(sandbox, "GET", "/workspaces/qa-workspace").json() == before
