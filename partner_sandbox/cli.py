@@ -89,6 +89,12 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subject(delivery: dict) -> str:
+    """What an event is about: `workspace/user`, or the workspace alone for its own events."""
+    user = delivery["user_id"]
+    return delivery["workspace_id"] if user is None else f"{delivery['workspace_id']}/{user}"
+
+
 def _webhooks(args: argparse.Namespace) -> int:
     """Tail the caller's webhook delivery log: a line per attempt, as they happen."""
     import time
@@ -124,11 +130,11 @@ def _webhooks(args: argparse.Namespace) -> int:
                 if number == len(delivery["attempts"]):
                     after = {"delivered": " delivered", "failed": " failed: no attempts left"}.get(
                         delivery["status"], f" retry at {delivery['next_retry_at']}")
-                print(f"{attempt['at']}  #{delivery['id']} {delivery['event_type']}  {delivery['workspace_id']}/"
-                      f"{delivery['user_id']}  attempt {number}: {result} ({attempt['latency_ms']} ms){after}", flush=True)
+                print(f"{attempt['at']}  #{delivery['id']} {delivery['event_type']}  {_subject(delivery)}"
+                      f"  attempt {number}: {result} ({attempt['latency_ms']} ms){after}", flush=True)
             if first and not delivery["attempts"]:
                 print(f"{delivery['created_at']}  #{delivery['id']} {delivery['event_type']}  "
-                      f"{delivery['workspace_id']}/{delivery['user_id']}  queued", flush=True)
+                      f"{_subject(delivery)}  queued", flush=True)
             shown[delivery["id"]] = len(delivery["attempts"])
         time.sleep(args.interval)
     return 0

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from . import alerts
 from .domain import Transaction, owned_workspace, token_digest
 
 TOKEN_BYTES = 32  # 256 random bits, as link tokens
@@ -37,6 +38,7 @@ def rotate_token(tx: Transaction, *, partner_id: str, workspace_id: str, now: da
     owned_workspace(tx, partner_id, workspace_id)
     token = new_token()
     tx.replace_api_token(workspace_id, token, now)
+    alerts.token_rotated(tx, partner_id, workspace_id, now)
     return PublicToken(workspace_id, token, now)
 
 

@@ -58,7 +58,10 @@ CREATE TABLE IF NOT EXISTS workspaces (
     messages_used {bigint} NOT NULL DEFAULT 0,
     api_calls_used {bigint} NOT NULL DEFAULT 0,
     non_recurring_balance {bigint} NOT NULL DEFAULT 0,
-    non_recurring_updated_at TEXT
+    non_recurring_updated_at TEXT,
+    -- the once-a-period webhook events sent in alerts_period (its start), comma-separated
+    alerts_period TEXT,
+    alerts TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS users (
     workspace_id TEXT NOT NULL REFERENCES workspaces(id),
@@ -106,7 +109,7 @@ CREATE TABLE IF NOT EXISTS webhook_events (
     event_id TEXT NOT NULL UNIQUE,
     partner_id TEXT NOT NULL,
     workspace_id TEXT NOT NULL,
-    user_id {bigint} NOT NULL,
+    user_id {bigint},  -- NULL for the workspace's own events (seats, quotas, tokens)
     body TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
     round_attempts INTEGER NOT NULL DEFAULT 0,
@@ -114,7 +117,7 @@ CREATE TABLE IF NOT EXISTS webhook_events (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS webhook_events_due ON webhook_events (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS webhook_events_by_user ON webhook_events (workspace_id, user_id, id);
+CREATE INDEX IF NOT EXISTS webhook_events_by_workspace ON webhook_events (workspace_id, id);
 CREATE INDEX IF NOT EXISTS webhook_events_by_partner ON webhook_events (partner_id, id);
 CREATE TABLE IF NOT EXISTS webhook_attempts (
     id {id},
@@ -371,6 +374,17 @@ class SqlTransaction(Transaction):
             " FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
         return _time(row[0]), row[1], row[2], row[3], _time(row[4])
 
+    def fired_alerts(self, workspace_id: str, period: datetime) -> set[str]:
+        """The once-a-period events already sent for the workspace in the period starting at `period`."""
+        row = self._conn.execute("SELECT alerts_period, alerts FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
+        if row[0] is None or _time(row[0]) != period:
+            return set()
+        return {a for a in row[1].split(",") if a}
+
+    def set_fired_alerts(self, workspace_id: str, period: datetime, alerts: set[str]) -> None:
+        self._conn.execute("UPDATE workspaces SET alerts_period = ?, alerts = ? WHERE id = ?",
+                           (_stamp(period), ",".join(sorted(alerts)), workspace_id))
+
     def set_usage(self, workspace_id: str, period: datetime, messages: int, api_calls: int, balance: int,
                   balance_updated: datetime | None) -> None:
         self._conn.execute(
@@ -485,7 +499,7 @@ class SqlTransaction(Transaction):
             (partner_id, url),
         )
 
-    def add_event(self, partner_id: str, workspace_id: str, user_id: int, body: dict) -> None:
+    def add_event(self, partner_id: str, workspace_id: str, user_id: int | None, body: dict) -> None:
         """Into the outbox, when the partner has a webhook URL to deliver it to."""
         self._conn.execute(
             "INSERT INTO webhook_events (event_id, partner_id, workspace_id, user_id, body, status, next_attempt_at,"
@@ -494,11 +508,11 @@ class SqlTransaction(Transaction):
         )
 
     def claim_events(self, now: float, lease: float, limit: int) -> list[dict]:
-        """Due events, each the oldest pending one of its user (order per user), leased for `lease` s."""
+        """Due events, each the oldest pending one of its workspace (order per workspace), leased for `lease` s."""
         rows = self._conn.execute(
             "SELECT e.id, e.event_id, e.partner_id, e.body, e.round_attempts FROM webhook_events e"
             " WHERE e.status = 'pending' AND e.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_events p"
-            " WHERE p.workspace_id = e.workspace_id AND p.user_id = e.user_id AND p.status = 'pending' AND p.id < e.id)"
+            " WHERE p.workspace_id = e.workspace_id AND p.status = 'pending' AND p.id < e.id)"
             " ORDER BY e.id LIMIT ?",
             (now, limit),
         ).fetchall()

@@ -1,11 +1,13 @@
 """The rules of workspaces and their users: creation with an owner, details with seats and quotas,
-renaming and seat changes (a downgrade suspends the newest agents), and all-or-nothing user creation."""
+renaming and seat changes (a downgrade suspends the newest agents), all-or-nothing user creation,
+and simulated use of the quotas (the threshold events are in alerts.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from . import alerts
 from .domain import (
     DISCONNECTED,
     USER_ACTIVE,
@@ -102,7 +104,15 @@ def create_workspace(tx: Transaction, *, partner_id: str, display_name: str, sea
     group_id = tx.next_ids("group_id", 1)
     tx.add_workspace(workspace_id, partner_id, display_name, seats_purchased, plan, group_id, now)
     _new_members(tx, workspace_id, 1, ROLE_OWNER, now)
-    return tx.workspace_record(workspace_id)
+    return _seats_checked(tx, partner_id, workspace_id, now)
+
+
+def _seats_checked(tx: Transaction, partner_id: str, workspace_id: str, now: datetime) -> Workspace:
+    """The workspace after a change of its seats or users, and `workspace:seats_full` when none is left."""
+    record = tx.workspace_record(workspace_id)
+    alerts.check_seats(tx, partner_id, workspace_id, record.seats_purchased, record.seats_available,
+                       billing_period(now)[0], now)
+    return record
 
 
 def update_workspace(tx: Transaction, *, partner_id: str, workspace_id: str, display_name: str | None,
@@ -120,7 +130,10 @@ def update_workspace(tx: Transaction, *, partner_id: str, workspace_id: str, dis
         for member in newest_agents[:max(0, excess)]:
             suspended.append(_suspend(tx, partner_id, workspace_id, member.user_id, now))
     tx.update_workspace(workspace_id, display_name, seats_purchased, now)
-    record = tx.workspace_record(workspace_id)
+    if seats_purchased is None:
+        record = tx.workspace_record(workspace_id)
+    else:
+        record = _seats_checked(tx, partner_id, workspace_id, now)
     return Workspace(**{**record.__dict__, "suspended": tuple(suspended)})
 
 
@@ -130,7 +143,8 @@ def _suspend(tx: Transaction, partner_id: str, workspace_id: str, user_id: int, 
     if user.whatsapp_connected:
         tx.disconnect_whatsapp(workspace_id, user_id, now)
         tx.add_event(partner_id, workspace_id, user_id, account_event(
-            DISCONNECTED, partner_id, workspace_id, user_id, account, now, "(user suspended: the workspace's seats were lowered)"))
+            DISCONNECTED, partner_id, workspace_id, user_id, account, now,
+            "(user suspended: the workspace's seats were lowered)"))
     link = tx.open_link(workspace_id, user_id)
     if link is not None:
         tx.close_link(link.id, "revoked" if now < link.expires_at else "expired", now)
@@ -150,7 +164,7 @@ def create_users(tx: Transaction, *, partner_id: str, workspace_id: str, count: 
         raise ApiError("seats_full", f"{count} user(s) asked for, {record.seats_available} of"
                                      f" {record.seats_purchased} seat(s) free in workspace '{workspace_id}'")
     members = _new_members(tx, workspace_id, count, ROLE_AGENT, now)
-    return tx.workspace_record(workspace_id), members
+    return _seats_checked(tx, partner_id, workspace_id, now), members
 
 
 # --- details, and use of the plan's quotas ---------------------------------------------------------
@@ -211,4 +225,7 @@ def simulate_usage(tx: Transaction, *, partner_id: str, workspace_id: str, kind:
     else:
         balance, updated = max(0, balance - amount), now
     tx.set_usage(workspace_id, usage.period_start, messages, api_calls, balance, updated)
-    return workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+    details = workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+    alerts.check_quotas(tx, partner_id, workspace_id, details.plan, details.usage, now,
+                        transactions_spent=kind == "transactions")
+    return details

@@ -156,7 +156,7 @@ def delivery(record: dict) -> dict:
         "event_id": record["event_id"],
         "event_type": body["event_type"],
         "workspace_id": body["workspace_id"],
-        "user_id": body["user_id"],
+        "user_id": body.get("user_id"),  # none for the workspace's own events
         "status": record["status"],
         "attempts": record["attempts"],
         "next_retry_at": domain.event_time(datetime.fromtimestamp(max(record["next_attempt_at"], 0), timezone.utc))

@@ -18,7 +18,30 @@ import yaml
 from sandbox_process import ROOT, SECRETS, assert_error, auth_headers, control, free_port
 
 SPEC = yaml.safe_load((ROOT / "webhooks.yaml").read_text())
-EVENT_SCHEMA = {**SPEC["components"]["schemas"]["AccountEvent"], "$schema": "https://json-schema.org/draft/2020-12/schema"}
+
+
+def event_validator(event_type: str) -> jsonschema.Draft202012Validator:
+    """The validator of an event's body: the schema webhooks.yaml gives the event of that name."""
+    schema = SPEC["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**schema, "components": SPEC["components"]},
+                                           format_checker=jsonschema.FormatChecker())
+
+
+# The published contract's required fields of each event, carried as data (the published file is not
+# the project's to read): every delivered body has them, whatever webhooks.yaml says.
+PUBLISHED_REQUIRED = {
+    "workspace:seats_full": {"seats_purchased", "seats_available"},
+    "workspace:quota_near_full:messaging": {"messaging_quota_total", "messaging_quota_used", "current_period_start",
+                                            "current_period_end"},
+    "workspace:quota_full:messaging": {"messaging_quota_total", "messaging_quota_used", "current_period_start",
+                                       "current_period_end"},
+    "workspace:quota_full:transactions": {"current_period_start", "current_period_end"},
+    "workspace:quota_full:api_calls": {"api_calls_limit", "api_calls_used", "current_period_start", "current_period_end"},
+    "whatsapp_account:connected": {"whatsapp_account_id", "phone_number_e164", "user_id"},
+    "whatsapp_account:disconnected": {"whatsapp_account_id", "phone_number_e164", "user_id"},
+    "api_token:rotated": {"rotated_at"},
+}
+COMMON = {"workspace_id", "partner_id", "event_type", "triggered_at"}
 
 
 class Receiver:
@@ -47,7 +70,9 @@ class Receiver:
                                         options={"require": ["partner_id", "nbf", "exp"]})
                     assert claims["partner_id"] == partner
                     event = json.loads(body)
-                    jsonschema.Draft202012Validator(EVENT_SCHEMA, format_checker=jsonschema.FormatChecker()).validate(event)
+                    event_validator(event["event_type"]).validate(event)
+                    missing = (COMMON | PUBLISHED_REQUIRED[event["event_type"]]) - set(event)
+                    assert not missing, f"{event['event_type']} lacks {missing}"
                     assert event["partner_id"] == partner
                     receiver.events.append({"id": self.headers["X-TL-Event-Id"], **event})
                 except Exception as exc:  # noqa: BLE001 (reported to the test)
@@ -241,3 +266,110 @@ def test_the_disconnect_operation_sends_disconnected_and_a_no_op_sends_nothing(s
     assert server.client.post(url.format(1005), headers=auth_headers()).json()["disconnected"] is False
     time.sleep(0.6)
     assert len(receiver.attempts) == 1
+
+
+# --- the workspace's own events (seats, quotas, token rotation) ---------------------------------
+
+API = "/partner/api/v1/workspaces"
+
+
+def partner_api(server, method, path, **kwargs):
+    r = server.client.request(method, API + path, headers=auth_headers(), **kwargs)
+    assert r.status_code < 300, r.text
+    return r.json()
+
+
+def use(server, workspace, **amount):
+    r = control(server, "POST", f"/workspaces/{workspace}/usage", json=amount)
+    assert r.status_code == 200, r.text
+
+
+def test_each_of_the_eight_events_fires_exactly_once_for_its_trigger(start_sandbox, receiver):
+    server = start_sandbox("--webhook-backoff", "0.1")
+    set_webhook(server, receiver.url)
+    partner_api(server, "POST", "", json={"display_name": "Eight-Events", "seats_purchased": 2})
+    user = partner_api(server, "POST", "/eight-events/users", json={"count": 1})["users"][0]["user_id"]  # seats full
+    partner_api(server, "POST", f"/eight-events/users/{user}/qr")
+    control(server, "POST", f"/workspaces/eight-events/users/{user}/scan")  # connected
+    partner_api(server, "POST", f"/eight-events/users/{user}/whatsapp/disconnect")  # disconnected
+    use(server, "eight-events", messages=900)  # 90%: near full
+    use(server, "eight-events", messages=100)  # 100%: full
+    use(server, "eight-events", transactions=1)  # the non-recurring balance (0) is spent
+    use(server, "eight-events", api_calls=10_000)  # 100%
+    partner_api(server, "POST", "/eight-events/api-token")  # rotated
+    # the same triggers again, in the same period: only a rotation sends again
+    partner_api(server, "PATCH", "/eight-events", json={"seats_purchased": 2})
+    use(server, "eight-events", messages=50)
+    use(server, "eight-events", transactions=1)
+    use(server, "eight-events", api_calls=5)
+    partner_api(server, "POST", f"/eight-events/users/{user}/whatsapp/disconnect")  # a no-op: nothing
+    events = receiver.wait_for(8)
+    time.sleep(0.8)
+    kinds = [e["event_type"] for e in receiver.events]
+    assert kinds == ["workspace:seats_full", "whatsapp_account:connected", "whatsapp_account:disconnected",
+                     "workspace:quota_near_full:messaging", "workspace:quota_full:messaging",
+                     "workspace:quota_full:transactions", "workspace:quota_full:api_calls", "api_token:rotated"], kinds
+    by_kind = {e["event_type"]: e for e in events}
+    assert (by_kind["workspace:seats_full"]["seats_purchased"], by_kind["workspace:seats_full"]["seats_available"]) == (2, 0)
+    assert by_kind["workspace:quota_near_full:messaging"]["utilization_pct"] == 90
+    assert by_kind["workspace:quota_full:messaging"]["messaging_quota_used"] == 1000
+    assert by_kind["workspace:quota_full:api_calls"]["api_calls_used"] == 10_000
+    assert "token" not in by_kind["api_token:rotated"] and by_kind["api_token:rotated"]["rotated_at"]
+    assert all(e["workspace_id"] == "eight-events" for e in events)
+    log = wait_status(server, "delivered", 8)
+    assert {d["user_id"] for d in log if d["event_type"].startswith("workspace:")} == {None}
+
+
+def test_no_event_for_use_under_ninety_percent_and_a_jump_sends_both_in_order_once_a_period(start_sandbox, receiver):
+    server = start_sandbox("--webhook-backoff", "0.1")
+    set_webhook(server, receiver.url)
+    partner_api(server, "POST", "", json={"display_name": "Jumpy", "seats_purchased": 5})
+    control(server, "POST", "/clock", json={"set": "2031-05-10T00:00:00Z"})
+    use(server, "jumpy", messages=500)  # 50%: nothing
+    time.sleep(0.6)
+    assert receiver.attempts == []
+    use(server, "jumpy", messages=700)  # 50% -> 120% in one step: both, in order
+    events = receiver.wait_for(2)
+    assert [e["event_type"] for e in events] == ["workspace:quota_near_full:messaging", "workspace:quota_full:messaging"]
+    assert events[1]["utilization_pct"] == 100 and events[1]["current_period_start"] == "2031-05-01T00:00:00Z"
+    use(server, "jumpy", messages=100)
+    time.sleep(0.6)
+    assert len(receiver.events) == 2  # not again this period
+    control(server, "POST", "/clock", json={"set": "2031-06-02T00:00:00Z"})  # a new period: armed again
+    state = control(server, "GET", "/workspaces/jumpy").json()
+    assert state["messages_quota"]["used"] == 0 and state["messages_quota"]["period_start"] == "2031-06-01T00:00:00Z"
+    use(server, "jumpy", messages=950)
+    again = receiver.wait_for(3)[2]
+    assert (again["event_type"], again["current_period_start"]) == ("workspace:quota_near_full:messaging",
+                                                                    "2031-06-01T00:00:00Z")
+
+
+def test_a_seat_downgrade_sends_seats_full_and_the_suspended_users_disconnection(start_sandbox, receiver):
+    server = start_sandbox("--webhook-backoff", "0.1")
+    set_webhook(server, receiver.url)
+    partner_api(server, "POST", "", json={"display_name": "Downgrade", "seats_purchased": 4})
+    first, second = (u["user_id"] for u in partner_api(server, "POST", "/downgrade/users", json={"count": 2})["users"])
+    partner_api(server, "POST", f"/downgrade/users/{second}/qr")
+    control(server, "POST", f"/workspaces/downgrade/users/{second}/scan")
+    partner_api(server, "PATCH", "/downgrade", json={"seats_purchased": 2})
+    events = receiver.wait_for(3)
+    assert [e["event_type"] for e in events] == ["whatsapp_account:connected", "whatsapp_account:disconnected",
+                                                 "workspace:seats_full"]
+    assert events[1]["user_id"] == second and "suspended" in events[1]["reason"]
+
+
+def test_a_workspace_event_written_before_a_crash_is_delivered_once_after_restart(start_sandbox):
+    port = free_port()
+    server = start_sandbox("--webhook-backoff", "0.3")
+    set_webhook(server, f"http://127.0.0.1:{port}/hooks")  # nothing listens yet
+    partner_api(server, "POST", "/qa-workspace/api-token")  # api_token:rotated, into the outbox
+    server.kill9()
+    receiver = Receiver(port=port)
+    try:
+        server.start()
+        events = receiver.wait_for(1)
+        time.sleep(1)
+        assert [e["event_type"] for e in receiver.events] == ["api_token:rotated"]
+        assert wait_status(server, "delivered", 1)[0]["status"] == "delivered"
+    finally:
+        receiver.stop()
