@@ -312,13 +312,15 @@ class SqlTransaction(Transaction):
         self._conn.execute("SELECT id FROM workspaces WHERE id = ?" + self._conn.for_update, (workspace_id,)).fetchone()
 
     def add_workspace(self, workspace_id: str, partner_id: str, display_name: str, seats: int, plan: Plan,
-                      group_id: int, at: datetime) -> None:
+                      group_id: int, at: datetime) -> bool:
+        """Insert the workspace unless its id is taken (also by a transaction racing this one): inserted?"""
         stamp = rfc3339(at)
-        self._conn.execute(
+        return self._conn.execute(
             "INSERT INTO workspaces (id, partner_id, display_name, seats_purchased, plan_id, group_id, created_at,"
-            " updated_at, non_recurring_balance, non_recurring_updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at, non_recurring_balance, non_recurring_updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
             (workspace_id, partner_id, display_name, seats, plan.id, group_id, stamp, stamp, plan.non_recurring, stamp),
-        )
+        ).fetchone() is not None
 
     def update_workspace(self, workspace_id: str, display_name: str | None, seats: int | None, at: datetime) -> None:
         self._conn.execute(

@@ -98,11 +98,13 @@ def create_workspace(tx: Transaction, *, partner_id: str, display_name: str, sea
     """A workspace on the partner's plan, with an Owner user taking one seat; 409 when the derived id
     is taken (by any partner), and then nothing is written."""
     workspace_id = workspace_id_for(display_name)
+    taken = ApiError("workspace_creation_failed", f"A workspace with the id '{workspace_id}' exists already")
     if tx.workspace(workspace_id) is not None:
-        raise ApiError("workspace_creation_failed", f"A workspace with the id '{workspace_id}' exists already")
+        raise taken
     plan = tx.partner_plan(partner_id)
     group_id = tx.next_ids("group_id", 1)
-    tx.add_workspace(workspace_id, partner_id, display_name, seats_purchased, plan, group_id, now)
+    if not tx.add_workspace(workspace_id, partner_id, display_name, seats_purchased, plan, group_id, now):
+        raise taken  # a concurrent creation of the same id won (PostgreSQL); this transaction rolls back
     _new_members(tx, workspace_id, 1, ROLE_OWNER, now)
     return _seats_checked(tx, partner_id, workspace_id, now)
 

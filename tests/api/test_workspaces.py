@@ -251,3 +251,26 @@ def test_user_creation_on_two_postgresql_replicas_never_oversells_seats(postgres
     finally:
         for server in replicas:
             server.stop()
+
+
+def test_concurrent_creations_of_one_id_on_two_postgresql_replicas_make_one_workspace(postgres, tmp_path):
+    url = postgres.new_database()
+    replicas = [SandboxProcess(tmp_path, db=url) for _ in range(2)]
+    for server in replicas:
+        server.start()
+    try:
+        def one(i):
+            with httpx.Client(base_url=replicas[i % 2].base_url, timeout=30) as client:
+                return client.post(API, headers=auth_headers(), json={"display_name": "Race-Shop", "seats_purchased": 2})
+
+        with ThreadPoolExecutor(12) as pool:
+            responses = list(pool.map(one, range(12)))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [201] + [409] * 11, [r.text for r in responses if r.status_code not in (201, 409)]
+        for r in responses:
+            if r.status_code == 409:
+                assert_error(r, 409, "workspace_creation_failed")
+        assert len(details(replicas[1], "race-shop").json()["users"]) == 1  # one owner: one workspace
+    finally:
+        for server in replicas:
+            server.stop()
