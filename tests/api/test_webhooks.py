@@ -237,11 +237,13 @@ def test_webhooks_command_prints_deliveries(start_sandbox, receiver):
     server = start_sandbox("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     server.issue("qa-connected", 1014)
-    receiver.wait_for(1)
+    server.client.post("/partner/api/v1/workspaces/qa-connected/api-token", headers=auth_headers())
+    receiver.wait_for(2)
     out = subprocess.run([sys.executable, "-m", "partner_sandbox", "webhooks", "--base-url", server.base_url,
                           "--fixtures", str(ROOT / "tests" / "fixtures" / "world.yaml"), "--seconds", "1.5",
                           "--interval", "0.5"], capture_output=True, text=True, timeout=30).stdout
     assert "whatsapp_account:disconnected  qa-connected/1014  attempt 1: HTTP 204" in out and "delivered" in out
+    assert "api_token:rotated  qa-connected  attempt 1: HTTP 204" in out  # a workspace's own event: no user
 
 
 def test_deliveries_go_only_to_allowed_hosts(start_sandbox, receiver):
