@@ -9,6 +9,8 @@ import jsonschema
 import jsonschema_rs
 import yaml
 
+from .workspaces import Plan
+
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,}$"  # base64url, at least 128 bits
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 
@@ -137,12 +139,6 @@ class WorkspaceFixture:
         return max(1, sum(1 for u in self.users if u.status == "active"))
 
 
-@dataclass(frozen=True)
-class PlanFixture:
-    id: int = 1
-    messages: int = 1000
-    api_calls: int = 10_000
-    non_recurring: int = 0
 
 
 @dataclass(frozen=True)
@@ -152,7 +148,7 @@ class PartnerFixture:
     workspaces: tuple[WorkspaceFixture, ...] = field(default_factory=tuple)
     webhook_url: str | None = None
     active: bool = True
-    plan: PlanFixture = PlanFixture()
+    plan: Plan = Plan()
 
 
 @dataclass(frozen=True)
@@ -264,7 +260,7 @@ def parse_world(text: str, source: str) -> World:
                 secret=p["secret"],
                 webhook_url=p.get("webhook_url"),
                 active=p.get("active", True),
-                plan=PlanFixture(**p.get("plan", {})),
+                plan=Plan(**p.get("plan", {})),
                 workspaces=tuple(
                     WorkspaceFixture(
                         id=w["id"],

@@ -3,18 +3,13 @@ rotation invalidates the previous token at once."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from . import alerts
-from .domain import Transaction, owned_workspace, token_digest
+from .domain import Transaction, new_link_token, owned_workspace, token_digest
 
-TOKEN_BYTES = 32  # 256 random bits, as link tokens
-
-
-def new_api_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+new_api_token = new_link_token  # the same unguessable tokens as links: 256 random bits, base64url
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from .domain import (
     token_digest,
 )
 from .errors import ApiError
-from .workspaces import Member, Plan, Workspace, system_email
+from .workspaces import Member, Plan, Workspace, display_name_for, system_email
 from .fixtures import PartnerFixture, World
 
 # The schema of both backends; {id} and {bigint} are filled in per dialect.
@@ -146,8 +146,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
 # Raised when the schema changes. A database of another version holds a sandbox world of another
 # shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
 SCHEMA_VERSION = "3"
-TABLES = ("links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts", "webhook_events", "webhooks",
-          "partners", "meta")
+TABLES = ("links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts",
+          "webhook_events", "webhooks", "partners", "meta")
 SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
 POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
     id="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", bigint="BIGINT", real="DOUBLE PRECISION"
@@ -590,7 +590,7 @@ def _seed_workspaces(tx: SqlTransaction, partner: PartnerFixture, now: datetime)
         "INSERT INTO users (workspace_id, user_id, status, role, display_name, email, created_at, wa_account_id,"
         " wa_phone, wa_connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (ws.id, user.id, user.status, user.role, f"{user.role.title()} {user.id}", system_email(user.id, ws.id), stamp,
+            (ws.id, user.id, user.status, user.role, display_name_for(user.role, user.id), system_email(user.id, ws.id), stamp,
              *((user.whatsapp.account_id, user.whatsapp.phone_number_e164, stamp) if user.whatsapp else (None, None, None)))
             for ws in partner.workspaces
             for user in ws.users

@@ -4,7 +4,7 @@ and simulated use of the quotas (the threshold events are in alerts.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from . import alerts
@@ -25,10 +25,12 @@ ROLE_AGENT = "agent"
 
 @dataclass(frozen=True)
 class Plan:
-    id: int
-    messages: int  # messages a billing period
-    api_calls: int  # Public API calls a billing period
-    non_recurring: int  # a new workspace's non-recurring balance
+    """A partner's plan (the fixtures give it; these are its defaults)."""
+
+    id: int = 1
+    messages: int = 1000  # messages a billing period
+    api_calls: int = 10_000  # Public API calls a billing period
+    non_recurring: int = 0  # a new workspace's non-recurring balance
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,15 @@ def billing_period(now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+def display_name_for(role: str, user_id: int) -> str:
+    """A partner-created (or fixture) user's display name: `Owner 100000`, `Agent 100001`."""
+    return f"{role.title()} {user_id}"
+
+
 def _new_members(tx: Transaction, workspace_id: str, count: int, role: str, now: datetime) -> list[Member]:
     first = tx.next_ids("user_id", count)
-    members = [Member(user_id, f"{role.title()} {user_id}", role, system_email(user_id, workspace_id), USER_ACTIVE, now)
-               for user_id in range(first, first + count)]
+    members = [Member(user_id, display_name_for(role, user_id), role, system_email(user_id, workspace_id), USER_ACTIVE,
+                      now) for user_id in range(first, first + count)]
     tx.add_members(workspace_id, members)
     return members
 
@@ -136,7 +143,7 @@ def update_workspace(tx: Transaction, *, partner_id: str, workspace_id: str, dis
         record = tx.workspace_record(workspace_id)
     else:
         record = _seats_checked(tx, partner_id, workspace_id, now)
-    return Workspace(**{**record.__dict__, "suspended": tuple(suspended)})
+    return replace(record, suspended=tuple(suspended))
 
 
 def _suspend(tx: Transaction, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> Suspension:
