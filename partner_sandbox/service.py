@@ -6,11 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from datetime import datetime
 
-from . import domain
-
-from . import public_api
-
-from . import workspaces
+from . import domain, public_api, workspaces
 from .auth import Authenticator
 from .fixtures import PartnerFixture, World
 from .web.ratelimit import RateLimiter

@@ -12,8 +12,8 @@ import yaml
 
 from ..fixtures import FixtureError, _line_of, load_world
 from ..resources import default_fixtures_path, spec_path
-from ..web.routing import handler_name
 from ..spec import SpecDocument
+from ..web.routing import handler_name
 
 class Spec(SpecDocument):
     """A spec file, with its composed YAML for the line of any pointer."""

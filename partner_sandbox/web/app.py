@@ -17,23 +17,23 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from ..auth import Authenticator
-from . import pages
+from ..bootstrap import build_sandbox, configure_logging
 from ..domain import redact_link_tokens, redact_secrets
 from ..errors import MEDIA_TYPE, ApiError, AuthError
-from .journal import RequestJournal
-from .ratelimit import RateLimiter
 from ..resources import control_spec_path, spec_path
-from .routing import TagResolver
-from ..bootstrap import build_sandbox, configure_logging
-from .fastpath import FastLane
-from .guard import Guard
-from .forced import ForcedResponses
-from ..spec import SpecDocument
 from ..service import Sandbox
 from ..settings import WORKER_SETTINGS, Settings
+from ..spec import SpecDocument
+from ..webhooks import Deliverer
+from . import pages
+from .fastpath import FastLane
+from .forced import ForcedResponses
+from .guard import Guard
+from .journal import RequestJournal
+from .ratelimit import RateLimiter
+from .routing import TagResolver
 from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion
-from ..webhooks import Deliverer
 
 log = logging.getLogger("partner_sandbox")
 

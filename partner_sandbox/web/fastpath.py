@@ -17,10 +17,10 @@ import re
 import jsonschema_rs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import views
 from ..errors import ApiError
-from ..spec import SpecDocument
 from ..service import Sandbox
+from ..spec import SpecDocument
+from . import views
 from .validation import STORABLE
 from .versioning import API_VERSION_HEADER
 
