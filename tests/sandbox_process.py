@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -132,6 +133,19 @@ class SandboxProcess:
         all_headers.update(headers or {})
         return self.client.post(QR_PATH.format(workspace=workspace, user=user), json=json, headers=all_headers,
                                 **kwargs)
+
+
+@contextlib.contextmanager
+def replicas(tmp: Path, db: str, count: int = 2):
+    """`count` sandbox processes on one database (several replicas of a hosted sandbox), stopped after."""
+    servers = [SandboxProcess(tmp, db=db) for _ in range(count)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def control(server: SandboxProcess, method: str, path: str, *, partner: str = "sandbox-partner", **kwargs):

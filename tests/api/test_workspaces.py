@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from sandbox_process import SandboxProcess, assert_error, auth_headers, control
+from sandbox_process import assert_error, auth_headers, control, replicas
 
 API = "/partner/api/v1/workspaces"
 _names = itertools.count(1)
@@ -230,13 +230,9 @@ def test_reset_removes_created_workspaces_and_restores_the_fixtures(start_sandbo
 
 
 def test_user_creation_on_two_postgresql_replicas_never_oversells_seats(postgres, tmp_path):
-    url = postgres.new_database()
-    replicas = [SandboxProcess(tmp_path, db=url) for _ in range(2)]
-    for server in replicas:
-        server.start()
-    try:
-        wid = create(replicas[0], "Pg-Seats", seats=6).json()["workspace_id"]
-        targets = [replicas[i % 2].base_url for i in range(20)]
+    with replicas(tmp_path, postgres.new_database()) as servers:
+        wid = create(servers[0], "Pg-Seats", seats=6).json()["workspace_id"]
+        targets = [servers[i % 2].base_url for i in range(20)]
 
         def one(base):
             with httpx.Client(base_url=base, timeout=30) as client:
@@ -247,20 +243,13 @@ def test_user_creation_on_two_postgresql_replicas_never_oversells_seats(postgres
         assert sorted(r.status_code for r in responses) == [201] * 5 + [409] * 15
         ids = [u["user_id"] for r in responses if r.status_code == 201 for u in r.json()["users"]]
         assert len(set(ids)) == 5
-        assert len(details(replicas[1], wid).json()["users"]) == 6
-    finally:
-        for server in replicas:
-            server.stop()
+        assert len(details(servers[1], wid).json()["users"]) == 6
 
 
 def test_concurrent_creations_of_one_id_on_two_postgresql_replicas_make_one_workspace(postgres, tmp_path):
-    url = postgres.new_database()
-    replicas = [SandboxProcess(tmp_path, db=url) for _ in range(2)]
-    for server in replicas:
-        server.start()
-    try:
+    with replicas(tmp_path, postgres.new_database()) as servers:
         def one(i):
-            with httpx.Client(base_url=replicas[i % 2].base_url, timeout=30) as client:
+            with httpx.Client(base_url=servers[i % 2].base_url, timeout=30) as client:
                 return client.post(API, headers=auth_headers(), json={"display_name": "Race-Shop", "seats_purchased": 2})
 
         with ThreadPoolExecutor(12) as pool:
@@ -270,7 +259,4 @@ def test_concurrent_creations_of_one_id_on_two_postgresql_replicas_make_one_work
         for r in responses:
             if r.status_code == 409:
                 assert_error(r, 409, "workspace_creation_failed")
-        assert len(details(replicas[1], "race-shop").json()["users"]) == 1  # one owner: one workspace
-    finally:
-        for server in replicas:
-            server.stop()
+        assert len(details(servers[1], "race-shop").json()["users"]) == 1  # one owner: one workspace
