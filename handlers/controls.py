@@ -33,6 +33,29 @@ async def simulate_scan(workspace_id: str, user_id: int, token_info: dict):
     return views.user_state(request.state.sandbox.scan_user(token_info["partner_id"], workspace_id, user_id)), 200, JSON
 
 
+async def enter_pairing_code(workspace_id: str, user_id: int, body: dict, token_info: dict):
+    view = request.state.sandbox.enter_pairing_code(token_info["partner_id"], workspace_id, user_id, body["code"])
+    return views.user_state(view), 200, JSON
+
+
+async def force_failure(workspace_id: str, user_id: int, body: dict, token_info: dict):
+    cause = request.state.sandbox.force_failure(token_info["partner_id"], workspace_id, user_id, body["cause"])
+    return {"cause": cause}, 200, JSON
+
+
+async def clear_failure(workspace_id: str, user_id: int, token_info: dict):
+    request.state.sandbox.force_failure(token_info["partner_id"], workspace_id, user_id, None)
+    return None, 204
+
+
+async def get_embedding_origins(token_info: dict):
+    return {"origins": request.state.sandbox.embedding_origins(token_info["partner_id"])}, 200, JSON
+
+
+async def set_embedding_origins(body: dict, token_info: dict):
+    return {"origins": request.state.sandbox.set_embedding_origins(token_info["partner_id"], body["origins"])}, 200, JSON
+
+
 async def check_public_api_token(body: dict, token_info: dict):
     workspace_id = request.state.sandbox.public_api_token_workspace(token_info["partner_id"], body["token"])
     return {"valid": workspace_id is not None, "workspace_id": workspace_id}, 200, JSON

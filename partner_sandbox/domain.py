@@ -129,6 +129,20 @@ class Transaction(Protocol):
 
     def api_token_workspace(self, digest: str) -> str | None: ...
 
+    # the pairing flow of a link's page, failures forced on it, the pages allowed to embed it (pairing.py)
+
+    def link_flow(self, link_id: int): ...
+
+    def save_link_flow(self, link_id: int, flow) -> None: ...
+
+    def next_failure(self, workspace_id: str, user_id: int) -> str | None: ...
+
+    def set_next_failure(self, workspace_id: str, user_id: int, cause: str | None) -> None: ...
+
+    def embedding_origins(self, partner_id: str) -> list[str]: ...
+
+    def set_embedding_origins(self, partner_id: str, origins: list[str]) -> None: ...
+
     def fired_alerts(self, workspace_id: str, period: datetime) -> set[str]: ...
 
     def set_fired_alerts(self, workspace_id: str, period: datetime, alerts: set[str]) -> None: ...
@@ -286,12 +300,23 @@ def fake_account(workspace_id: str, user_id: int) -> WhatsAppAccount:
     return WhatsAppAccount(account_id=100_000_000 + seed % 900_000_000, phone_number_e164=f"+1555{seed % 10**7:07d}")
 
 
-def _connect(tx: Transaction, link: LinkRecord, now: datetime) -> WhatsAppAccount:
+def phone_account(phone: str) -> WhatsAppAccount:
+    """The fake account of a phone number (an account connected with a pairing code)."""
+    seed = int.from_bytes(hashlib.sha256(phone.encode()).digest()[:8], "big")
+    return WhatsAppAccount(account_id=100_000_000 + seed % 900_000_000, phone_number_e164=phone)
+
+
+def connect_link(tx: Transaction, link: LinkRecord, now: datetime, *, phone: str | None = None,
+                 reason: str = "(QR code scanned)") -> WhatsAppAccount:
+    """The link is used and an account connects: the user's own (or its fake one) after a scan, the
+    phone number's after a pairing code. The partner's webhook is told."""
     account = tx.account(link.workspace_id, link.user_id) or fake_account(link.workspace_id, link.user_id)
+    if phone is not None and phone != account.phone_number_e164:
+        account = phone_account(phone)
     tx.close_link(link.id, "used", now)
     tx.connect_whatsapp(link.workspace_id, link.user_id, account, now)
     tx.add_event(link.partner_id, link.workspace_id, link.user_id, account_event(
-        CONNECTED, link.partner_id, link.workspace_id, link.user_id, account, now, "(QR code scanned)"))
+        CONNECTED, link.partner_id, link.workspace_id, link.user_id, account, now, reason))
     return WhatsAppAccount(account.account_id, account.phone_number_e164, now, None)
 
 
@@ -324,15 +349,6 @@ def account_event(event_type: str, partner_id: str, workspace_id: str, user_id: 
     }
 
 
-def scan_active_link(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> WhatsAppAccount:
-    """Simulate scanning the user's active link: the link is used, a fake account connected."""
-    owned_user(tx, partner_id, workspace_id, user_id, active=False)
-    active = next((l for l in tx.links(workspace_id, user_id, 1) if l.state(now) == "active"), None)
-    if active is None:
-        raise ApiError("no_active_link", f"User {user_id} has no active QR link to scan")
-    return _connect(tx, active, now)
-
-
 class LinkGone(Exception):
     """A link that exists but can no longer be scanned; `state` says why."""
 
@@ -346,21 +362,6 @@ def link_for_token(tx: Transaction, token: str) -> LinkRecord | None:
     return tx.link_by_digest(token_digest(token))
 
 
-def scan_link_token(tx: Transaction, token: str, real_now: datetime) -> tuple[LinkRecord, WhatsAppAccount] | None:
-    """The page's "Simulate scan": None for an unknown token, LinkGone for a dead link."""
-    link = link_for_token(tx, token)
-    if link is None:
-        return None
-    # Lock the user as issuance does (on PostgreSQL), then read the link again: it may have changed.
-    tx.user(link.workspace_id, link.user_id)
-    link = link_for_token(tx, token)
-    now = partner_now(tx, link.partner_id, real_now)
-    state = link.state(now)
-    if state != "active":
-        raise LinkGone(link, state)
-    return link, _connect(tx, link, now)
-
-
 @dataclass(frozen=True)
 class UserView:
     workspace_id: str
@@ -369,6 +370,7 @@ class UserView:
     account: WhatsAppAccount | None
     links: list[LinkRecord]
     status: str = USER_ACTIVE
+    next_failure: str | None = None  # a failure forced on the user's next pairing step
 
     @property
     def active_link(self) -> LinkRecord | None:
@@ -378,7 +380,8 @@ class UserView:
 def user_view(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> UserView:
     user = owned_user(tx, partner_id, workspace_id, user_id, active=False)
     return UserView(workspace_id, user_id, now, tx.account(workspace_id, user_id),
-                    tx.links(workspace_id, user_id, LINK_HISTORY_LIMIT), user.status)
+                    tx.links(workspace_id, user_id, LINK_HISTORY_LIMIT), user.status,
+                    tx.next_failure(workspace_id, user_id))
 
 
 # --- disconnecting an account through the Partner API ------------------------------------------

@@ -34,6 +34,8 @@ CODES: dict[str, tuple[int, bool]] = {
     "workspace_creation_failed": (409, True),
     "no_active_link": (409, False),
     "clock_out_of_range": (409, False),
+    "pairing_code_rejected": (409, False),
+    "connection_failed": (409, False),
     "payload_too_large": (413, False),
     "unsupported_media_type": (415, False),
     "rate_limited": (429, False),

@@ -9,6 +9,7 @@ import jsonschema
 import jsonschema_rs
 import yaml
 
+from .embedding import MAX_ORIGINS, canonical_origin
 from .workspaces import Plan
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,}$"  # base64url, at least 128 bits
@@ -43,6 +44,13 @@ FIXTURE_SCHEMA = {
                         },
                     },
                     "webhook_url": {"type": "string", "pattern": "^https?://[!-~]+$"},
+                    "embedding_origins": {
+                        "type": "array",
+                        "description": "The origins (scheme://host[:port]) of pages that may frame the partner's QR links",
+                        "maxItems": MAX_ORIGINS,
+                        "uniqueItems": True,
+                        "items": {"type": "string"},
+                    },
                     "workspaces": {
                         "type": "array",
                         "items": {
@@ -149,6 +157,7 @@ class PartnerFixture:
     webhook_url: str | None = None
     active: bool = True
     plan: Plan = Plan()
+    embedding_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,12 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
         if partner["id"] in partners:
             errors.append((["partners", pi, "id"], f"partner id '{partner['id']}' is used twice"))
         partners.add(partner["id"])
+        for oi, origin in enumerate(partner.get("embedding_origins", [])):
+            canonical = canonical_origin(origin)
+            if canonical != origin:
+                errors.append((["partners", pi, "embedding_origins", oi],
+                               f"'{origin}' is not an origin as a browser writes it" +
+                               (f": write '{canonical}'" if canonical else " (scheme://host[:port], with no path)")))
         for wi, ws in enumerate(partner["workspaces"]):
             wpath = ["partners", pi, "workspaces", wi]
             if ws["id"] in workspaces:
@@ -206,12 +221,6 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
                 if user.get("status") == "suspended":
                     errors += [(upath + [key], f"a suspended user cannot have {key}")
                                for key in ("whatsapp", "active_link") if key in user]
-            owners = [ui for ui, user in enumerate(ws["users"]) if user.get("role") == "owner"]
-            errors += [(wpath + ["users", ui, "role"], f"workspace '{ws['id']}' has an owner already")
-                       for ui in owners[1:]]
-            in_use = sum(1 for user in ws["users"] if user.get("status", "active") == "active")
-            if ws.get("seats_purchased", in_use) < in_use:
-                errors.append((wpath + ["seats_purchased"], f"{ws['seats_purchased']} seat(s) for {in_use} active user(s)"))
                 token = (user.get("active_link") or {}).get("token")
                 if token is not None:
                     if token in tokens:
@@ -222,6 +231,12 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
                     if account in accounts:
                         errors.append((upath + ["whatsapp", "account_id"], f"account id {account} is used twice"))
                     accounts.add(account)
+            owners = [ui for ui, user in enumerate(ws["users"]) if user.get("role") == "owner"]
+            errors += [(wpath + ["users", ui, "role"], f"workspace '{ws['id']}' has an owner already")
+                       for ui in owners[1:]]
+            in_use = sum(1 for user in ws["users"] if user.get("status", "active") == "active")
+            if ws.get("seats_purchased", in_use) < in_use:
+                errors.append((wpath + ["seats_purchased"], f"{ws['seats_purchased']} seat(s) for {in_use} active user(s)"))
     return errors
 
 
@@ -259,6 +274,7 @@ def parse_world(text: str, source: str) -> World:
                 id=p["id"],
                 secret=p["secret"],
                 webhook_url=p.get("webhook_url"),
+                embedding_origins=tuple(p.get("embedding_origins", ())),
                 active=p.get("active", True),
                 plan=Plan(**p.get("plan", {})),
                 workspaces=tuple(

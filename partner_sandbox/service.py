@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from . import domain, public_api, workspaces
+from . import domain, embedding, pairing, public_api, workspaces
+from .errors import ApiError
 from .auth import Authenticator
 from .fixtures import PartnerFixture, World
 from .web.ratelimit import RateLimiter
@@ -23,6 +24,12 @@ class Sandbox:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     clock: domain.Clock = domain.system_clock  # real time; each partner's test clock is relative to it
     new_token: domain.TokenSource = domain.new_link_token
+    new_pairing_code: Callable[[], str] = pairing.new_pairing_code
+
+    @property
+    def rotation(self) -> timedelta:
+        """How long each image of a link page's QR flow lasts."""
+        return timedelta(seconds=self.settings.qr_rotation_seconds)
 
     def _at_partner_time(self, partner_id: str, rule, **arguments):
         """One store transaction around one rule, on the partner's clock."""
@@ -85,30 +92,68 @@ class Sandbox:
         """What the QR code encodes: the scan confirmation page, so a real phone can scan it."""
         return f"{self.link_url(token)}/scan"
 
-    # --- the QR page ----------------------------------------------------------------------------
+    # --- the QR page and its pairing flow -------------------------------------------------------
 
-    def link_page(self, token: str) -> tuple[domain.LinkRecord, datetime] | None:
-        """The link behind a token and its partner's time, or None for an unknown token."""
+    def link_page(self, token: str) -> tuple[domain.LinkRecord, datetime, list[str]] | None:
+        """The link behind a token, its partner's time and embedding origins; None for an unknown token."""
         with self.store.transaction() as tx:
             link = domain.link_for_token(tx, token)
             if link is None:
                 return None
-            return link, domain.partner_now(tx, link.partner_id, self.clock())
+            return link, domain.partner_now(tx, link.partner_id, self.clock()), tx.embedding_origins(link.partner_id)
 
-    def scan_token(self, token: str):
+    def link_flow(self, token: str) -> pairing.FlowView:
         with self.store.transaction() as tx:
-            return domain.scan_link_token(tx, token, self.clock())
+            return pairing.flow_view(tx, token, self.clock(), self.rotation)
+
+    def start_qr(self, token: str) -> pairing.FlowView:
+        with self.store.transaction() as tx:
+            return pairing.start_qr(tx, token, self.clock(), self.rotation, self.new_token)
+
+    def request_pairing_code(self, token: str, phone: str) -> pairing.FlowView:
+        with self.store.transaction() as tx:
+            return pairing.request_pairing_code(tx, token, phone, self.clock(), self.rotation, self.new_pairing_code)
+
+    def scan_token(self, token: str, ref: str | None) -> pairing.Attempt:
+        """A scan through the link's pages (a failure is in the answer); LinkGone for a dead link."""
+        with self.store.transaction() as tx:
+            return pairing.scan_token(tx, token, ref, self.clock(), self.rotation)
 
     # --- the control API ------------------------------------------------------------------------
 
     def user_view(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
         return self._at_partner_time(partner_id, domain.user_view, workspace_id=workspace_id, user_id=user_id)
 
-    def scan_user(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
+    def _connecting(self, partner_id: str, workspace_id: str, user_id: int, rule, **arguments) -> domain.UserView:
+        """A control call that connects the user's account: its failure is kept, then answered 409."""
         with self.store.transaction() as tx:
             now = domain.partner_now(tx, partner_id, self.clock())
-            domain.scan_active_link(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
-            return domain.user_view(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
+            attempt = rule(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now,
+                           period=self.rotation, **arguments)
+            view = domain.user_view(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
+        if attempt.failure is not None:
+            raise ApiError("connection_failed", f"Connecting user {user_id}'s account failed: {attempt.failure}")
+        return view
+
+    def scan_user(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
+        return self._connecting(partner_id, workspace_id, user_id, pairing.scan_active_link)
+
+    def enter_pairing_code(self, partner_id: str, workspace_id: str, user_id: int, code: str) -> domain.UserView:
+        return self._connecting(partner_id, workspace_id, user_id, pairing.enter_pairing_code, code=code)
+
+    def force_failure(self, partner_id: str, workspace_id: str, user_id: int, cause: str | None) -> str | None:
+        return self._at_partner_time(partner_id, pairing.force_failure, workspace_id=workspace_id, user_id=user_id,
+                                     cause=cause)
+
+    def embedding_origins(self, partner_id: str) -> list[str]:
+        with self.store.transaction() as tx:
+            return tx.embedding_origins(partner_id)
+
+    def set_embedding_origins(self, partner_id: str, origins: list[str]) -> list[str]:
+        origins = embedding.checked_origins(origins)
+        with self.store.transaction() as tx:
+            tx.set_embedding_origins(partner_id, origins)
+        return origins
 
     def clock_view(self, partner_id: str) -> tuple[domain.ClockState, datetime]:
         with self.store.transaction() as tx:

@@ -35,6 +35,7 @@ class Settings:
     webhook_timeout: float = 5.0
     webhook_hosts: str = ""  # comma-separated hosts deliveries may go to; empty: any
     rate_limit: str = "10000"  # requests a second per partner, or "production" (see RatePolicy)
+    qr_rotation_seconds: float = 45.0  # how long each image of the embedded page's QR flow lasts
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
@@ -154,6 +155,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         " Partner API (default: %(default)s)",
     )
     parser.add_argument(
+        "--qr-rotation-seconds",
+        type=_rotation,
+        default=str(default("qr_rotation_seconds", defaults.qr_rotation_seconds)),
+        help="seconds each QR image of the embedded page lasts before the next replaces it, on the"
+        " partner's clock (default: %(default)s, as WhatsApp; the flow times out after 5 images)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(default("workers", defaults.workers)),
@@ -168,6 +176,16 @@ def _rate_limit(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text.strip().lower()
+
+
+def _rotation(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: 1 to 3600 seconds")
+    return seconds
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -187,4 +205,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_timeout=max(0.1, args.webhook_timeout),
         webhook_hosts=args.webhook_hosts,
         rate_limit=_rate_limit(str(args.rate_limit)),
+        qr_rotation_seconds=args.qr_rotation_seconds,
     )

@@ -28,6 +28,7 @@ from .domain import (
     token_digest,
 )
 from .errors import ApiError
+from .pairing import Flow
 from .workspaces import Member, Plan, Workspace, display_name_for, system_email
 from .fixtures import PartnerFixture, World
 
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS partners (
     plan_id INTEGER NOT NULL,
     plan_messages {bigint} NOT NULL,
     plan_api_calls {bigint} NOT NULL,
-    plan_non_recurring {bigint} NOT NULL
+    plan_non_recurring {bigint} NOT NULL,
+    embedding_origins TEXT NOT NULL DEFAULT '[]'  -- JSON: the origins that may frame its QR links
 );
 CREATE TABLE IF NOT EXISTS workspaces (
     id TEXT PRIMARY KEY,
@@ -75,6 +77,7 @@ CREATE TABLE IF NOT EXISTS users (
     wa_phone TEXT,
     wa_connected_at TEXT,
     wa_disconnected_at TEXT,
+    next_failure TEXT,  -- a failure forced on the user's next pairing step (pairing.FAILURES)
     PRIMARY KEY (workspace_id, user_id)
 );
 CREATE TABLE IF NOT EXISTS links (
@@ -88,6 +91,17 @@ CREATE TABLE IF NOT EXISTS links (
     expires_at TEXT NOT NULL,
     closed_at TEXT,
     FOREIGN KEY (workspace_id, user_id) REFERENCES users (workspace_id, user_id)
+);
+-- The pairing flow of a link's page (pairing.py): QR rotation, a pairing code, the last error.
+CREATE TABLE IF NOT EXISTS link_flows (
+    link_id {bigint} PRIMARY KEY REFERENCES links(id),
+    qr_started_at TEXT,
+    qr_secret TEXT,
+    pairing_code TEXT,
+    pairing_phone TEXT,
+    pairing_expires_at TEXT,
+    error_seq INTEGER NOT NULL,
+    error TEXT
 );
 -- Identifiers handed out across the world (user ids, group ids): next value of each.
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value {bigint} NOT NULL);
@@ -145,8 +159,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
 """
 # Raised when the schema changes. A database of another version holds a sandbox world of another
 # shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
-SCHEMA_VERSION = "3"
-TABLES = ("links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts",
+SCHEMA_VERSION = "4"
+TABLES = ("link_flows", "links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts",
           "webhook_events", "webhooks", "partners", "meta")
 SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
 POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
@@ -293,6 +307,43 @@ class SqlTransaction(Transaction):
     def link_by_digest(self, digest: str) -> LinkRecord | None:
         row = self._conn.execute(f"SELECT {_LINK_COLUMNS} WHERE l.token_sha256 = ?", (digest,)).fetchone()
         return _link(row) if row else None
+
+    # --- the pairing flow of a link's page, forced failures, embedding origins ----------------------
+
+    def link_flow(self, link_id: int) -> Flow:
+        row = self._conn.execute(
+            "SELECT qr_started_at, qr_secret, pairing_code, pairing_phone, pairing_expires_at, error_seq, error"
+            " FROM link_flows WHERE link_id = ?", (link_id,)).fetchone()
+        if row is None:
+            return Flow()
+        return Flow(_time(row[0]), row[1], row[2], row[3], _time(row[4]), row[5], row[6])
+
+    def save_link_flow(self, link_id: int, flow: Flow) -> None:
+        self._conn.execute(
+            "INSERT INTO link_flows (link_id, qr_started_at, qr_secret, pairing_code, pairing_phone,"
+            " pairing_expires_at, error_seq, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (link_id) DO UPDATE SET"
+            " qr_started_at = excluded.qr_started_at, qr_secret = excluded.qr_secret,"
+            " pairing_code = excluded.pairing_code, pairing_phone = excluded.pairing_phone,"
+            " pairing_expires_at = excluded.pairing_expires_at, error_seq = excluded.error_seq, error = excluded.error",
+            (link_id, _stamp(flow.qr_started_at), flow.qr_secret, flow.pairing_code, flow.pairing_phone,
+             _stamp(flow.pairing_expires_at), flow.error_seq, flow.error),
+        )
+
+    def next_failure(self, workspace_id: str, user_id: int) -> str | None:
+        row = self._conn.execute("SELECT next_failure FROM users WHERE workspace_id = ? AND user_id = ?",
+                                 (workspace_id, user_id)).fetchone()
+        return row[0] if row else None
+
+    def set_next_failure(self, workspace_id: str, user_id: int, cause: str | None) -> None:
+        self._conn.execute("UPDATE users SET next_failure = ? WHERE workspace_id = ? AND user_id = ?",
+                           (cause, workspace_id, user_id))
+
+    def embedding_origins(self, partner_id: str) -> list[str]:
+        row = self._conn.execute("SELECT embedding_origins FROM partners WHERE id = ?", (partner_id,)).fetchone()
+        return json.loads(row[0]) if row else []
+
+    def set_embedding_origins(self, partner_id: str, origins: list[str]) -> None:
+        self._conn.execute("UPDATE partners SET embedding_origins = ? WHERE id = ?", (json.dumps(origins), partner_id))
 
     # --- workspaces and their members -------------------------------------------------------------
 
@@ -441,6 +492,8 @@ class SqlTransaction(Transaction):
     def reset_partner(self, partner: PartnerFixture, now: datetime) -> None:
         """The partner's workspaces back to the fixtures, its clock back to real time."""
         owned = "SELECT id FROM workspaces WHERE partner_id = ?"
+        self._conn.execute(f"DELETE FROM link_flows WHERE link_id IN (SELECT id FROM links WHERE workspace_id IN"
+                           f" ({owned}))", (partner.id,))
         self._conn.execute(f"DELETE FROM links WHERE workspace_id IN ({owned})", (partner.id,))
         self._conn.execute(f"DELETE FROM api_tokens WHERE workspace_id IN ({owned})", (partner.id,))
         self._conn.execute(f"DELETE FROM users WHERE workspace_id IN ({owned})", (partner.id,))
@@ -460,9 +513,10 @@ class SqlTransaction(Transaction):
         for partner in world.partners:
             plan = partner.plan
             self._conn.execute(
-                "INSERT INTO partners (id, secret, active, plan_id, plan_messages, plan_api_calls, plan_non_recurring)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (partner.id, partner.secret, partner.active, plan.id, plan.messages, plan.api_calls, plan.non_recurring))
+                "INSERT INTO partners (id, secret, active, plan_id, plan_messages, plan_api_calls, plan_non_recurring,"
+                " embedding_origins) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (partner.id, partner.secret, partner.active, plan.id, plan.messages, plan.api_calls, plan.non_recurring,
+                 json.dumps(list(partner.embedding_origins))))
             if partner.webhook_url:
                 self.set_webhook(partner.id, partner.webhook_url)
             _seed_workspaces(self, partner, now)

@@ -45,6 +45,21 @@ def start_sandbox(tmp_path):
 
 
 @pytest.fixture(scope="module")
+def start_module_sandbox(tmp_path_factory):
+    """Start servers shared by the tests of one module (on the test world unless told); stopped after."""
+    servers: list[SandboxProcess] = []
+
+    def start(*args: str, **kwargs) -> SandboxProcess:
+        server = SandboxProcess(tmp_path_factory.mktemp("module"), args=args, **kwargs)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
 def default_sandbox(tmp_path_factory) -> SandboxProcess:
     """A server on the shipped fixtures/default.yaml, fresh for the module."""
     server = SandboxProcess(tmp_path_factory.mktemp("default"), fixtures=DEFAULT_FIXTURES).start()

@@ -60,7 +60,10 @@ class Guard:
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 headers.append((b"x-request-id", rid.encode()))
-                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                # A page with a Content-Security-Policy of its own decides its framing by frame-ancestors.
+                framing_decided = is_page and API_CSP[0] in present
+                headers += [h for h in SECURITY_HEADERS
+                            if h[0] not in present and not (framing_decided and h[0] == b"x-frame-options")]
                 if not is_page and API_CSP[0] not in present:
                     headers.append(API_CSP)
                 message = {**message, "headers": headers}

@@ -1,23 +1,31 @@
-"""The pages behind `qr_link`: the QR page, the scan confirmation page and the simulated scan."""
+"""The pages behind `qr_link`: the standalone QR page, the embedded page (`display_mode=embedding`)
+with the pairing flow it drives (`<link>/flow`, JSON), the scan confirmation page and the scan."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import json
 from datetime import datetime
 from html import escape
+from pathlib import Path
 
 import segno
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse
 
-from .. import domain
+from .. import domain, embedding, pairing
+from ..errors import ApiError
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
 h1{font-size:1.4rem}.qr svg{width:18rem;height:18rem}.state{font-weight:bold}
 .active{color:#0a7d32}.gone{color:#b3261e}dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}
 dt{color:#555}button{font-size:1rem;padding:.5rem 1rem}
+#embed{max-width:26rem;margin:0 auto}#embed h1{margin-top:0}#qr-image{width:16rem;height:16rem;display:block}
+section{margin:.8rem 0}input{font-size:1rem;padding:.4rem;width:11rem}#pairing-code{font-size:1.6rem;letter-spacing:.1em}
+#message.error{color:#b3261e}#message.ok{color:#0a7d32}figure{margin:.5rem 0}
 """.strip()
 
 # Counts down from the seconds the server computed on the partner's (possibly test) clock.
@@ -35,6 +43,10 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
+# The embedded page's protocol script (see the file): a file of its own, inline by hash as the other.
+EMBED_SCRIPT = (Path(__file__).resolve().parent / "assets" / "embed.js").read_text(encoding="utf-8").strip()
+POLL_MS = 500  # how often the embedded page asks how its flow stands
+
 CSP = (
     f"default-src 'none'; style-src {_sha256(STYLE)}; script-src {_sha256(SCRIPT)}; img-src 'self' data:;"
     " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -46,6 +58,18 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+# The flow's JSON: data, for the page's script only.
+FLOW_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+
+
+def embedded_headers(origins: list[str]) -> dict[str, str]:
+    """The embedded page: framed only by the partner's embedding origins (no X-Frame-Options, which
+    cannot name them), and allowed to fetch its own flow."""
+    csp = (f"default-src 'none'; style-src {_sha256(STYLE)}; script-src {_sha256(SCRIPT)} {_sha256(EMBED_SCRIPT)};"
+           f" img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none';"
+           f" {embedding.frame_ancestors(origins)}")
+    headers = {k: v for k, v in PAGE_HEADERS.items() if k != "X-Frame-Options"}
+    return {**headers, "Content-Security-Policy": csp}
 GONE_REASONS = {
     "revoked": "This QR link was revoked: a newer link was issued for this user.",
     "expired": "This QR link has expired.",
@@ -53,14 +77,17 @@ GONE_REASONS = {
 }
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(title: str, body: str, status: int = 200, *, embedded_in: list[str] | None = None) -> HTMLResponse:
+    """A page; `embedded_in` (the partner's embedding origins) makes it the embedded mode's."""
+    scripts = f"<script>{SCRIPT}</script>" + (f"<script>{EMBED_SCRIPT}</script>" if embedded_in is not None else "")
     html = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body>{body}<script>{SCRIPT}</script></body></html>"
+        f"<body>{body}{scripts}</body></html>"
     )
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+    headers = PAGE_HEADERS if embedded_in is None else embedded_headers(embedded_in)
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def _details(link: domain.LinkRecord, state: str) -> str:
@@ -79,11 +106,12 @@ def _not_found() -> HTMLResponse:
     return _page("Unknown QR link", "<h1>Unknown QR link</h1><p>No QR link has this address.</p>", 404)
 
 
-def _gone(link: domain.LinkRecord, state: str) -> HTMLResponse:
+def _gone(link: domain.LinkRecord, state: str, embedded_in: list[str] | None = None) -> HTMLResponse:
     return _page(
         "QR link no longer valid",
         f"<h1>QR link no longer valid</h1><p id=reason>{GONE_REASONS[state]}</p>{_details(link, state)}",
         410,
+        embedded_in=embedded_in,
     )
 
 
@@ -92,11 +120,60 @@ def qr_svg(data: str) -> str:
     return segno.make_qr(data, error="m").svg_inline(scale=6, border=4, dark="#000", light="#fff")
 
 
+def qr_data_url(data: str) -> str:
+    """A real QR code as the protocol sends it: an SVG document (quiet zone and scale included) in a
+    `data:image/svg+xml;base64,` URL, ready for an <img>."""
+    out = io.BytesIO()
+    segno.make_qr(data, error="m").save(out, kind="svg", scale=8, border=4, dark="#000", light="#fff", xmldecl=False)
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def flow_json(view: pairing.FlowView, scan_url: str) -> dict:
+    """The flow as the embedded page's script reads it."""
+    flow, now = view.flow, view.now
+    out = {
+        "link": view.state,
+        "error": {"id": flow.error_seq, "message": flow.error} if flow.error else None,
+        "qr": None,
+        "pairing": None,
+    }
+    if view.qr is not None:
+        out["qr"] = {
+            "rotation": view.qr.rotation,
+            "ref": view.qr.ref,
+            "image": qr_data_url(f"{scan_url}?qr={view.qr.ref}"),
+            "rotates_in_ms": max(0, int((view.qr.rotates_at - now).total_seconds() * 1000)),
+        }
+    elif view.qr_timed_out:
+        out["qr"] = {"timed_out": True}
+    if view.state == "active" and flow.pairing_code is not None:
+        out["pairing"] = {
+            "code": flow.pairing_code,
+            "phone": flow.pairing_phone,
+            "expires_in_ms": max(0, int((flow.pairing_expires_at - now).total_seconds() * 1000)),
+        }
+    return out
+
+
+def _api_error(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=FLOW_HEADERS)
+
+
+def _failed(link: domain.LinkRecord, message: str) -> HTMLResponse:
+    return _page(
+        "Connecting failed",
+        f"<h1>Connecting WhatsApp failed</h1><p id=reason>{escape(message)}</p>{_details(link, 'active')}",
+        409,
+    )
+
+
 def register(app, sandbox_of) -> None:
     """Add the page routes to a connexion app; `sandbox_of(request)` gives the app's services."""
 
-    def live_page(render):
-        """A page of an active link: 404 for an unknown token, 410 for a dead link, else render()."""
+    def live_page(render, *, embeddable: bool = False):
+        """A page of an active link: 404 for an unknown token, 410 for a dead link, else render().
+        With `embeddable`, `?display_mode=embedding` serves the embedded mode (framable by the
+        partner's embedding origins)."""
 
         async def endpoint(request: Request):
             token = request.path_params["token"]
@@ -104,16 +181,22 @@ def register(app, sandbox_of) -> None:
             found = sandbox.link_page(token)
             if found is None:
                 return _not_found()
-            link, now = found
+            link, now, origins = found
+            embedded_in = origins if embeddable and request.query_params.get("display_mode") == "embedding" else None
             state = link.state(now)
             if state != "active":
-                return _gone(link, state)
+                return _gone(link, state, embedded_in)
+            if embedded_in is not None:
+                return embedded_page(sandbox, token, link, now, embedded_in)
             return render(sandbox, token, link, now)
 
         return endpoint
 
-    def link_page(sandbox, token: str, link: domain.LinkRecord, now: datetime) -> HTMLResponse:
+    def countdown(link: domain.LinkRecord, now: datetime) -> str:
         seconds_left = int((link.expires_at - now).total_seconds())
+        return f"<p>Expires in <span id=countdown data-seconds-left={seconds_left}>{seconds_left}s</span></p>"
+
+    def link_page(sandbox, token: str, link: domain.LinkRecord, now: datetime) -> HTMLResponse:
         return _page(
             "Connect WhatsApp",
             "<h1>Connect WhatsApp</h1>"
@@ -121,14 +204,36 @@ def register(app, sandbox_of) -> None:
             " WhatsApp's pairing code and encodes this link's scan confirmation page, so a phone on the"
             " same network can scan it too.</p>"
             f"<div class=qr id=qr>{qr_svg(sandbox.scan_url(token))}</div>"
-            f"{_details(link, 'active')}"
-            f"<p>Expires in <span id=countdown data-seconds-left={seconds_left}>{seconds_left}s</span></p>"
+            f"{_details(link, 'active')}{countdown(link, now)}"
             # Relative, so the form works behind a proxy's path prefix too.
             f"<form method=post action='{escape(token)}/scan'>"
             "<button id=simulate-scan type=submit>Simulate scan</button></form>",
         )
 
+    def embedded_page(sandbox, token: str, link: domain.LinkRecord, now: datetime, origins: list[str]):
+        """The default UI inside the partner's iframe; its script speaks the postMessage protocol."""
+        flow = sandbox.link_flow(token).flow
+        return _page(
+            "Connect WhatsApp",
+            f"<main id=embed data-origins='{escape(json.dumps(origins))}' data-poll-ms={POLL_MS}"
+            f" data-error-seq={flow.error_seq}>"
+            "<h1>Connect WhatsApp</h1>"
+            "<section id=qr-flow><button id=start-qr type=button>Generate QR Code</button>"
+            "<figure id=qr-figure hidden><img id=qr-image alt='WhatsApp QR code'>"
+            "<figcaption>A new code in <span id=qr-rotates-in></span></figcaption></figure>"
+            "<button id=simulate-scan type=button hidden>Simulate scan</button></section>"
+            "<section id=phone-flow><label for=phone>Or link with a phone number:</label> "
+            "<input id=phone type=tel placeholder=+31612345678 autocomplete=tel> "
+            "<button id=request-code type=button>Get pairing code</button>"
+            "<p id=pairing hidden>Enter <strong id=pairing-code></strong> on the phone"
+            " <span id=pairing-phone></span> (WhatsApp, Linked devices, Link with phone number).</p></section>"
+            "<p id=message role=status></p>"
+            f"{_details(link, 'active')}{countdown(link, now)}</main>",
+            embedded_in=origins,
+        )
+
     def confirm_page(sandbox, token: str, link: domain.LinkRecord, now: datetime) -> HTMLResponse:
+        # No action: the form posts to this URL, with the `qr` reference of the image scanned.
         return _page(
             "Confirm scan",
             "<h1>Connect this WhatsApp account?</h1>"
@@ -140,19 +245,64 @@ def register(app, sandbox_of) -> None:
         token = request.path_params["token"]
         sandbox = sandbox_of(request)
         try:
-            result = sandbox.scan_token(token)
+            attempt = sandbox.scan_token(token, request.query_params.get("qr"))
         except domain.LinkGone as gone:
             return _gone(gone.link, gone.state)
-        if result is None:
+        except ApiError:
             return _not_found()
-        link, account = result
+        link = attempt.view.link
+        if attempt.failure is not None:
+            return _failed(link, attempt.failure)
         return _page(
             "WhatsApp connected",
             "<h1>WhatsApp connected</h1>"
-            f"<p id=result>The account {escape(account.phone_number_e164)} is now connected for user"
+            f"<p id=result>The account {escape(attempt.account.phone_number_e164)} is now connected for user"
             f" {link.user_id} of {escape(link.workspace_id)}. This QR link is now used.</p>",
         )
 
-    app.add_url_rule("/qr/{token}", "qr_page", live_page(link_page), methods=["GET"])
+    def flow_endpoint(action):
+        """A JSON endpoint of the embedded page's flow: the flow after `action`, or the error envelope."""
+
+        async def endpoint(request: Request):
+            token = request.path_params["token"]
+            sandbox = sandbox_of(request)
+            try:
+                body = await _json_object(request) if request.method == "POST" else {}
+                view = action(sandbox, token, body)
+            except domain.LinkGone as gone:
+                return _api_error(ApiError("no_active_link", f"This QR link is {gone.state}"))
+            except ApiError as error:
+                return _api_error(error)
+            return JSONResponse(flow_json(view, sandbox.scan_url(token)), headers=FLOW_HEADERS)
+
+        return endpoint
+
+    def scanned(sandbox, token: str, body: dict) -> pairing.FlowView:
+        return sandbox.scan_token(token, _string(body, "qr")).view
+
+    app.add_url_rule("/qr/{token}", "qr_page", live_page(link_page, embeddable=True), methods=["GET"])
     app.add_url_rule("/qr/{token}/scan", "qr_scan_confirm", live_page(confirm_page), methods=["GET"])
     app.add_url_rule("/qr/{token}/scan", "qr_scan", scan, methods=["POST"])
+    app.add_url_rule("/qr/{token}/flow", "qr_flow",
+                     flow_endpoint(lambda sandbox, token, _: sandbox.link_flow(token)), methods=["GET"])
+    app.add_url_rule("/qr/{token}/flow/qr", "qr_flow_start",
+                     flow_endpoint(lambda sandbox, token, _: sandbox.start_qr(token)), methods=["POST"])
+    app.add_url_rule("/qr/{token}/flow/phone", "qr_flow_phone", flow_endpoint(
+        lambda sandbox, token, body: sandbox.request_pairing_code(token, _string(body, "phone"))), methods=["POST"])
+    app.add_url_rule("/qr/{token}/flow/scan", "qr_flow_scan", flow_endpoint(scanned), methods=["POST"])
+
+
+async def _json_object(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise ApiError("invalid_request", "(body): not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_request", "(body): must be a JSON object")
+    return body
+
+
+def _string(body: dict, name: str) -> str:
+    if not isinstance(body.get(name), str):
+        raise ApiError("invalid_request", f"{name}: a string is required")
+    return body[name]

@@ -134,6 +134,7 @@ def user_state(view: domain.UserView) -> dict:
         "whatsapp": account(view.account),
         "active_link": link(active, view.now) if active else None,
         "links": [link(l, view.now) for l in view.links],
+        "next_failure": view.next_failure,
     }
 
 

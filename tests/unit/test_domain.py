@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from partner_sandbox import domain
+from partner_sandbox import domain, pairing
 from partner_sandbox.errors import ApiError
 from partner_sandbox.fixtures import parse_world
 from partner_sandbox.store import PostgresStore, SqliteStore
@@ -44,6 +44,7 @@ partners:
     "test",
 )
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+ROTATION = timedelta(seconds=45)
 
 
 class FakeClock:
@@ -259,11 +260,11 @@ def test_scan_uses_the_active_link_and_connects_a_stable_account(store):
     clock = FakeClock(T0)
     issue(store, clock, user=1)
     with store.transaction() as tx:
-        account = domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0)
+        account = pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0, period=ROTATION).account
     assert account == domain.WhatsAppAccount(account.account_id, account.phone_number_e164, T0, None)
     assert account.phone_number_e164 == domain.fake_account("w1", 1).phone_number_e164
     with store.transaction() as tx, pytest.raises(ApiError) as exc:
-        domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0)
+        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0, period=ROTATION).account
     assert exc.value.code == "no_active_link"
     assert issue(store, clock, user=1).whatsapp_disconnected is True
 
@@ -272,7 +273,7 @@ def test_scan_keeps_a_fixture_account(store):
     clock = FakeClock(T0)
     issue(store, clock, user=2)  # disconnects the fixture account
     with store.transaction() as tx:
-        account = domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0)
+        account = pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION).account
     assert (account.account_id, account.phone_number_e164) == (20, "+15550000002")
 
 
@@ -290,7 +291,7 @@ def test_events_are_written_with_the_change_and_never_for_a_no_op(store):
     issue(store, clock, user=1)  # no account: no event
     issue(store, clock, user=2)  # disconnects the fixture account
     with store.transaction() as tx:
-        domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0)
+        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION).account
     issue(store, clock, user=2)  # disconnects again
     with store.transaction() as tx:
         log = tx.deliveries("p1", 10)
@@ -325,7 +326,7 @@ def test_events_of_one_user_are_claimed_one_at_a_time_and_once(store):
         tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
     issue(store, clock, user=2)
     with store.transaction() as tx:
-        domain.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0)
+        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION).account
     with store.transaction() as tx:
         claimed = tx.claim_events(1000.0, 60, 10)
         assert [json.loads(c["body"])["event_type"] for c in claimed] == [domain.DISCONNECTED]  # the older first

@@ -122,3 +122,31 @@ def test_duplicate_workspace_across_partners_is_refused():
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(FixtureError, match="nope.yaml: .*cannot be read"):
         load_world(tmp_path / "nope.yaml")
+
+
+def test_link_tokens_and_account_ids_are_unique_across_the_world():
+    token = "t" * 43
+    text = GOOD.replace("          - id: 1\n", f"          - id: 1\n            active_link: {{token: {token}}}\n"
+                        f"            whatsapp: {{account_id: 5, phone_number_e164: \"+15550000001\"}}\n") + f"""\
+  - id: p2
+    secret: p2-secret-that-is-long-enough-000000
+    workspaces:
+      - {{id: w2, users: [{{id: 3, active_link: {{token: {token}}}}}]}}
+"""
+    error = error_of(text)
+    assert "partners[0].workspaces[0].users[1].whatsapp.account_id: account id 5 is used twice" in error
+    assert "partners[1].workspaces[0].users[0].active_link.token: link token is used twice" in error
+
+
+def test_embedding_origins_are_read_and_must_be_written_as_a_browser_writes_them():
+    good = GOOD.replace("    secret: p1", "    embedding_origins: ['https://app.partner.example', 'http://localhost:3000']\n"
+                        "    secret: p1")
+    assert parse_world(good, "world.yaml").partners[0].embedding_origins == (
+        "https://app.partner.example", "http://localhost:3000")
+    assert parse_world(GOOD, "world.yaml").partners[0].embedding_origins == ()
+    for origin, reason in [("https://App.example:443", "write 'https://app.example'"),
+                           ("https://app.example/embed", "scheme://host[:port], with no path"),
+                           ("ftp://app.example", "scheme://host[:port], with no path")]:
+        text = GOOD.replace("    secret: p1", f"    embedding_origins: ['{origin}']\n    secret: p1")
+        assert f"world.yaml:3: partners[0].embedding_origins[0]: '{origin}' is not an origin as a browser writes it" \
+               in error_of(text) and reason in error_of(text)
