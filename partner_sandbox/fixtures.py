@@ -9,7 +9,7 @@ import jsonschema
 import jsonschema_rs
 import yaml
 
-from .embedding import MAX_ORIGINS, canonical_origin
+from .embedding import MAX_ORIGINS, canonical_origin, checked_origins
 from .workspaces import Plan
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,}$"  # base64url, at least 128 bits
@@ -48,7 +48,6 @@ FIXTURE_SCHEMA = {
                         "type": "array",
                         "description": "The origins (scheme://host[:port]) of pages that may frame the partner's QR links",
                         "maxItems": MAX_ORIGINS,
-                        "uniqueItems": True,
                         "items": {"type": "string"},
                     },
                     "workspaces": {
@@ -202,11 +201,9 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
             errors.append((["partners", pi, "id"], f"partner id '{partner['id']}' is used twice"))
         partners.add(partner["id"])
         for oi, origin in enumerate(partner.get("embedding_origins", [])):
-            canonical = canonical_origin(origin)
-            if canonical != origin:
+            if canonical_origin(origin) is None:
                 errors.append((["partners", pi, "embedding_origins", oi],
-                               f"'{origin}' is not an origin as a browser writes it" +
-                               (f": write '{canonical}'" if canonical else " (scheme://host[:port], with no path)")))
+                               f"'{origin}' is not an origin (http or https://host[:port], with no path)"))
         for wi, ws in enumerate(partner["workspaces"]):
             wpath = ["partners", pi, "workspaces", wi]
             if ws["id"] in workspaces:
@@ -274,7 +271,7 @@ def parse_world(text: str, source: str) -> World:
                 id=p["id"],
                 secret=p["secret"],
                 webhook_url=p.get("webhook_url"),
-                embedding_origins=tuple(p.get("embedding_origins", ())),
+                embedding_origins=tuple(checked_origins(p.get("embedding_origins", []))),
                 active=p.get("active", True),
                 plan=Plan(**p.get("plan", {})),
                 workspaces=tuple(

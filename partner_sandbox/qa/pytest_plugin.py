@@ -96,6 +96,21 @@ class LiveSandbox:
         """Simulate the end user scanning their active QR link."""
         return self._control("POST", f"/workspaces/{workspace_id}/users/{user_id}/scan", partner_id).json()
 
+    def enter_pairing_code(self, workspace_id: str, user_id: int, code: str, *,
+                           partner_id: str = "sandbox-partner") -> dict:
+        """Simulate the phone entering the pairing code the embedded page sent (TIMELINES_PAIRING_CODE)."""
+        return self._control("POST", f"/workspaces/{workspace_id}/users/{user_id}/pairing-code", partner_id,
+                             json={"code": code}).json()
+
+    def fail_next(self, workspace_id: str, user_id: int, cause: str, *, partner_id: str = "sandbox-partner") -> None:
+        """Make the user's next pairing step fail with a published cause (e.g. "banned")."""
+        self._control("PUT", f"/workspaces/{workspace_id}/users/{user_id}/next-failure", partner_id,
+                      json={"cause": cause})
+
+    def set_embedding_origins(self, *origins: str, partner_id: str = "sandbox-partner") -> list[str]:
+        """The origins that may embed the partner's QR links (?display_mode=embedding)."""
+        return self._control("PUT", "/embedding-origins", partner_id, json={"origins": list(origins)}).json()["origins"]
+
     def advance_clock(self, seconds: int, *, partner_id: str = "sandbox-partner") -> dict:
         return self._control("POST", "/clock", partner_id, json={"advance_seconds": seconds}).json()
 

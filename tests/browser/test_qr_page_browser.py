@@ -5,28 +5,12 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
 from sandbox_process import control
-
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert os.path.exists(CHROMIUM), f"Chromium is needed at {CHROMIUM} (make test installs it)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_page_renders_scannable_qr_and_simulated_scan_connects(browser, start_sandbox, tmp_path):

@@ -81,6 +81,10 @@ def serves_the_seed_call(env: Venv, tmp: Path) -> None:
                        headers={"Authorization": f"Bearer {token}", "X-TL-Partner-Id": "sandbox-partner"})
         assert r.status_code == 200 and r.headers["x-tl-api-version"] == "v1", r.text
         assert r.json()["qr_link"].startswith(f"http://127.0.0.1:{port}/qr/")
+        # the embedded page carries its protocol script, packaged with the wheel
+        page = httpx.get(r.json()["qr_link"], params={"display_mode": "embedding"})
+        assert page.status_code == 200 and "TIMELINES_QR_CONNECTED" in page.text
+        assert page.headers["content-security-policy"].endswith("frame-ancestors http://localhost:3000 http://127.0.0.1:3000")
         watching = env.sandbox("webhooks", "--base-url", f"http://127.0.0.1:{port}", "--seconds", "0.5")
         assert watching.stdout.startswith("watching webhook deliveries of sandbox-partner") and not watching.stderr
     finally:

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from sandbox_process import ROOT
 
 
@@ -40,3 +42,24 @@ def test_the_fixture_makes_a_fresh_workspace_per_test(partner_sandbox):
     assert first["seats"] == {"total": 4, "used": 3} and [u["role"] for u in first["users"]] == ["owner", "agent", "agent"]
     used = partner_sandbox.use(first["workspace_id"], messages=5)
     assert used["messages_quota"]["used"] == 5
+
+
+def test_the_fixture_drives_the_embedded_pages_flow(partner_sandbox):
+    import httpx
+
+    assert partner_sandbox.set_embedding_origins("http://localhost:5173") == ["http://localhost:5173"]
+    workspace = partner_sandbox.new_workspace(users=1)
+    user = workspace["users"][1]["user_id"]
+    link = partner_sandbox.issue_qr(workspace["workspace_id"], user).json()["qr_link"]
+    page = httpx.get(link, params={"display_mode": "embedding"})
+    assert page.headers["content-security-policy"].endswith("frame-ancestors http://localhost:5173")
+
+    partner_sandbox.fail_next(workspace["workspace_id"], user, "banned")
+    assert partner_sandbox.user(workspace["workspace_id"], user)["next_failure"] == "banned"
+    code = httpx.post(link + "/flow/phone", json={"phone": "+31612345678"}).json()["pairing"]["code"]
+    with pytest.raises(httpx.HTTPStatusError) as failed:
+        partner_sandbox.enter_pairing_code(workspace["workspace_id"], user, code)
+    assert failed.value.response.json()["error"] == "connection_failed"
+    code = httpx.post(link + "/flow/phone", json={"phone": "+31612345678"}).json()["pairing"]["code"]
+    state = partner_sandbox.enter_pairing_code(workspace["workspace_id"], user, code)
+    assert state["whatsapp"]["phone_number_e164"] == "+31612345678"

@@ -138,15 +138,12 @@ def test_link_tokens_and_account_ids_are_unique_across_the_world():
     assert "partners[1].workspaces[0].users[0].active_link.token: link token is used twice" in error
 
 
-def test_embedding_origins_are_read_and_must_be_written_as_a_browser_writes_them():
-    good = GOOD.replace("    secret: p1", "    embedding_origins: ['https://app.partner.example', 'http://localhost:3000']\n"
+def test_embedding_origins_are_read_in_the_form_a_browser_writes_them():
+    good = GOOD.replace("    secret: p1", "    embedding_origins: ['https://App.partner.example:443', 'http://localhost:3000']\n"
                         "    secret: p1")
     assert parse_world(good, "world.yaml").partners[0].embedding_origins == (
         "https://app.partner.example", "http://localhost:3000")
     assert parse_world(GOOD, "world.yaml").partners[0].embedding_origins == ()
-    for origin, reason in [("https://App.example:443", "write 'https://app.example'"),
-                           ("https://app.example/embed", "scheme://host[:port], with no path"),
-                           ("ftp://app.example", "scheme://host[:port], with no path")]:
+    for origin in ["https://app.example/embed", "ftp://app.example", "app.example"]:
         text = GOOD.replace("    secret: p1", f"    embedding_origins: ['{origin}']\n    secret: p1")
-        assert f"world.yaml:3: partners[0].embedding_origins[0]: '{origin}' is not an origin as a browser writes it" \
-               in error_of(text) and reason in error_of(text)
+        assert f"world.yaml:3: partners[0].embedding_origins[0]: '{origin}' is not an origin" in error_of(text)
