@@ -199,6 +199,11 @@ def _fail(tx: Transaction, link: LinkRecord, flow: Flow, message: str, now: date
     return Attempt(_view(link, flow, now, period), failure=message)
 
 
+def _connect(tx: Transaction, link: LinkRecord, flow: Flow, now: datetime, period: timedelta, **how) -> Attempt:
+    account = domain.connect_link(tx, link, now, **how)
+    return Attempt(_view(replace(link, status="used", closed_at=now), flow, now, period), account=account)
+
+
 def _scan(tx: Transaction, link: LinkRecord, ref: str | None, now: datetime, period: timedelta) -> Attempt:
     """A scan of the link's QR code: with `ref` (what a rotating image encodes), only the image
     showing now matches; without, the link itself is scanned (the standalone page, the control API)."""
@@ -210,8 +215,7 @@ def _scan(tx: Transaction, link: LinkRecord, ref: str | None, now: datetime, per
     cause = _take_failure(tx, link, SCAN)
     if cause is not None:
         return _fail(tx, link, flow, FAILURES[cause].message, now, period)
-    account = domain.connect_link(tx, link, now)
-    return Attempt(_view(replace(link, status="used", closed_at=now), flow, now, period), account=account)
+    return _connect(tx, link, flow, now, period)
 
 
 def scan_token(tx: Transaction, token: str, ref: str | None, real_now: datetime, period: timedelta) -> Attempt:
@@ -249,8 +253,7 @@ def enter_pairing_code(tx: Transaction, *, partner_id: str, workspace_id: str, u
     cause = _take_failure(tx, link, CODE_ENTRY)
     if cause is not None:
         return _fail(tx, link, flow, FAILURES[cause].message, now, period)
-    account = domain.connect_link(tx, link, now, phone=flow.pairing_phone, reason="(pairing code entered)")
-    return Attempt(_view(replace(link, status="used", closed_at=now), flow, now, period), account=account)
+    return _connect(tx, link, flow, now, period, phone=flow.pairing_phone, reason="(pairing code entered)")
 
 
 def force_failure(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, cause: str | None,
