@@ -75,6 +75,10 @@ class Flow:
     error_seq: int = 0  # counts the errors; the page tells a new one by it
     error: str | None = None
 
+    def next_step(self, **step) -> "Flow":
+        """A new step (a QR flow, a pairing code) in place of the current one; the last error stays."""
+        return Flow(error_seq=self.error_seq, error=self.error, **step)
+
     def failed(self, message: str) -> "Flow":
         """The flow stops (no QR, no pairing code) with a new error."""
         return Flow(error_seq=self.error_seq + 1, error=message)
@@ -159,7 +163,7 @@ def start_qr(tx: Transaction, token: str, real_now: datetime, period: timedelta,
     link, now = _link(tx, token, real_now)
     _active(link, now)
     previous = tx.link_flow(link.id)
-    flow = Flow(qr_started_at=now, qr_secret=new_secret(), error_seq=previous.error_seq, error=previous.error)
+    flow = previous.next_step(qr_started_at=now, qr_secret=new_secret())
     tx.save_link_flow(link.id, flow)
     return _view(link, flow, now, period)
 
@@ -187,8 +191,7 @@ def request_pairing_code(tx: Transaction, token: str, phone: str, real_now: date
             flow = previous.failed(FAILURES[cause].message)
         else:  # a forced timeout: the code is given, and has expired by the page's next look
             lifetime = timedelta(0) if cause == "pairing_code_timeout" else PAIRING_CODE_LIFETIME
-            flow = Flow(pairing_code=new_code(), pairing_phone=phone, pairing_expires_at=now + lifetime,
-                        error_seq=previous.error_seq, error=previous.error)
+            flow = previous.next_step(pairing_code=new_code(), pairing_phone=phone, pairing_expires_at=now + lifetime)
     tx.save_link_flow(link.id, flow)
     return _view(link, flow, now, period)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 from datetime import datetime, timedelta
 
 from . import domain, embedding, pairing, public_api, workspaces
@@ -13,6 +13,13 @@ from .fixtures import PartnerFixture, World
 from .web.ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
+
+
+class LinkPage(NamedTuple):
+    link: domain.LinkRecord
+    now: datetime  # the partner's
+    embedding_origins: list[str]  # the pages that may frame it
+    error_seq: int  # errors of its flow so far: the embedded page reports only later ones
 
 
 @dataclass(frozen=True)
@@ -94,13 +101,14 @@ class Sandbox:
 
     # --- the QR page and its pairing flow -------------------------------------------------------
 
-    def link_page(self, token: str) -> tuple[domain.LinkRecord, datetime, list[str]] | None:
-        """The link behind a token, its partner's time and embedding origins; None for an unknown token."""
+    def link_page(self, token: str) -> LinkPage | None:
+        """What a page of the link shows; None for an unknown token."""
         with self.store.transaction() as tx:
             link = domain.link_for_token(tx, token)
             if link is None:
                 return None
-            return link, domain.partner_now(tx, link.partner_id, self.clock()), tx.embedding_origins(link.partner_id)
+            return LinkPage(link, domain.partner_now(tx, link.partner_id, self.clock()),
+                            tx.embedding_origins(link.partner_id), tx.link_flow(link.id).error_seq)
 
     def link_flow(self, token: str) -> pairing.FlowView:
         with self.store.transaction() as tx:

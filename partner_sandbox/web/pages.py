@@ -4,6 +4,7 @@ with the pairing flow it drives (`<link>/flow`, JSON), the scan confirmation pag
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from .. import domain, embedding, pairing
 from ..errors import ApiError
+from .guard import API_CSP
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
@@ -47,10 +49,16 @@ def _sha256(text: str) -> str:
 EMBED_SCRIPT = (Path(__file__).resolve().parent / "assets" / "embed.js").read_text(encoding="utf-8").strip()
 POLL_MS = 500  # how often the embedded page asks how its flow stands
 
-CSP = (
-    f"default-src 'none'; style-src {_sha256(STYLE)}; script-src {_sha256(SCRIPT)}; img-src 'self' data:;"
-    " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
+
+
+def _csp(scripts: tuple[str, ...], *, fetches: bool, frame_ancestors: str) -> str:
+    """A page's policy: nothing but its own inline style and scripts (by hash) and data: images."""
+    connect = " connect-src 'self';" if fetches else ""
+    return (f"default-src 'none'; style-src {_sha256(STYLE)}; script-src {' '.join(map(_sha256, scripts))};"
+            f" img-src 'self' data:;{connect} form-action 'self'; base-uri 'none'; {frame_ancestors}")
+
+
+CSP = _csp((SCRIPT,), fetches=False, frame_ancestors="frame-ancestors 'none'")
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -58,18 +66,19 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-# The flow's JSON: data, for the page's script only.
-FLOW_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+# The embedded page also fetches its flow; framing is the partner's origins (X-Frame-Options cannot
+# name them, so it has none). Everything before frame-ancestors is made once, here.
+_EMBEDDED_CSP = _csp((SCRIPT, EMBED_SCRIPT), fetches=True, frame_ancestors="")
+_EMBEDDED_HEADERS = {k: v for k, v in PAGE_HEADERS.items() if k not in ("X-Frame-Options", "Content-Security-Policy")}
+# The flow's JSON: data, for the page's script only, under the API's policy.
+FLOW_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": API_CSP[1].decode()}
 
 
 def embedded_headers(origins: list[str]) -> dict[str, str]:
-    """The embedded page: framed only by the partner's embedding origins (no X-Frame-Options, which
-    cannot name them), and allowed to fetch its own flow."""
-    csp = (f"default-src 'none'; style-src {_sha256(STYLE)}; script-src {_sha256(SCRIPT)} {_sha256(EMBED_SCRIPT)};"
-           f" img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none';"
-           f" {embedding.frame_ancestors(origins)}")
-    headers = {k: v for k, v in PAGE_HEADERS.items() if k != "X-Frame-Options"}
-    return {**headers, "Content-Security-Policy": csp}
+    """The embedded page's headers: framed only by the partner's embedding origins."""
+    return {**_EMBEDDED_HEADERS, "Content-Security-Policy": _EMBEDDED_CSP + embedding.frame_ancestors(origins)}
+
+
 GONE_REASONS = {
     "revoked": "This QR link was revoked: a newer link was issued for this user.",
     "expired": "This QR link has expired.",
@@ -120,6 +129,7 @@ def qr_svg(data: str) -> str:
     return segno.make_qr(data, error="m").svg_inline(scale=6, border=4, dark="#000", light="#fff")
 
 
+@functools.lru_cache(maxsize=256)  # the page asks twice a second; an image is the same until it rotates
 def qr_data_url(data: str) -> str:
     """A real QR code as the protocol sends it: an SVG document (quiet zone and scale included) in a
     `data:image/svg+xml;base64,` URL, ready for an <img>."""
@@ -181,13 +191,14 @@ def register(app, sandbox_of) -> None:
             found = sandbox.link_page(token)
             if found is None:
                 return _not_found()
-            link, now, origins = found
-            embedded_in = origins if embeddable and request.query_params.get("display_mode") == "embedding" else None
+            link, now = found.link, found.now
+            embedded = embeddable and request.query_params.get("display_mode") == "embedding"
+            embedded_in = found.embedding_origins if embedded else None
             state = link.state(now)
             if state != "active":
                 return _gone(link, state, embedded_in)
-            if embedded_in is not None:
-                return embedded_page(sandbox, token, link, now, embedded_in)
+            if embedded:
+                return embedded_page(found)
             return render(sandbox, token, link, now)
 
         return endpoint
@@ -210,13 +221,13 @@ def register(app, sandbox_of) -> None:
             "<button id=simulate-scan type=submit>Simulate scan</button></form>",
         )
 
-    def embedded_page(sandbox, token: str, link: domain.LinkRecord, now: datetime, origins: list[str]):
+    def embedded_page(found) -> HTMLResponse:
         """The default UI inside the partner's iframe; its script speaks the postMessage protocol."""
-        flow = sandbox.link_flow(token).flow
+        link, now, origins = found.link, found.now, found.embedding_origins
         return _page(
             "Connect WhatsApp",
             f"<main id=embed data-origins='{escape(json.dumps(origins))}' data-poll-ms={POLL_MS}"
-            f" data-error-seq={flow.error_seq}>"
+            f" data-error-seq={found.error_seq}>"
             "<h1>Connect WhatsApp</h1>"
             "<section id=qr-flow><button id=start-qr type=button>Generate QR Code</button>"
             "<figure id=qr-figure hidden><img id=qr-image alt='WhatsApp QR code'>"
