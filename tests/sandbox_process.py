@@ -134,6 +134,12 @@ class SandboxProcess:
         return self.client.post(QR_PATH.format(workspace=workspace, user=user), json=json, headers=all_headers,
                                 **kwargs)
 
+    def qr_link(self, workspace: str, user: int) -> str:
+        """A new link for the user (its earlier one revoked): its `qr_link`."""
+        r = self.issue(workspace, user)
+        assert r.status_code == 200, r.text
+        return r.json()["qr_link"]
+
 
 @contextlib.contextmanager
 def replicas(tmp: Path, db: str, count: int = 2):

@@ -33,12 +33,6 @@ def real_time_after(request):
         control(request.getfixturevalue("server"), "POST", "/clock", json={"real": True})
 
 
-def new_link(server, user: int) -> str:
-    r = server.issue("qa-workspace", user)
-    assert r.status_code == 200, r.text
-    return r.json()["qr_link"]
-
-
 def flow(server, link: str, step: str = "", body=None):
     url = link + "/flow" + step
     return server.client.get(url) if body is None else server.client.post(url, json=body)
@@ -61,7 +55,7 @@ def test_embedding_origins_are_set_read_checked_and_kept_across_a_reset(server):
 
 
 def test_the_embedded_page_may_be_framed_by_the_partners_origins_only(server):
-    link = new_link(server, 201)
+    link = server.qr_link("qa-workspace", 201)
     embedded = server.client.get(link, params={"display_mode": "embedding"})
     assert embedded.status_code == 200 and "id=embed" in embedded.text
     csp = embedded.headers["content-security-policy"]
@@ -77,7 +71,7 @@ def test_the_embedded_page_may_be_framed_by_the_partners_origins_only(server):
     other_mode = server.client.get(link, params={"display_mode": "popup"})
     assert other_mode.headers["x-frame-options"] == "DENY" and "id=embed" not in other_mode.text
 
-    new_link(server, 201)  # the first link is revoked: its embedded page says so, inside the frame
+    server.qr_link("qa-workspace", 201)  # the first link is revoked: its embedded page says so, inside the frame
     gone = server.client.get(link, params={"display_mode": "embedding"})
     assert gone.status_code == 410 and "revoked" in gone.text
     assert gone.headers["content-security-policy"].endswith("frame-ancestors http://127.0.0.1:3000 https://app.partner.example")
@@ -89,7 +83,7 @@ def test_the_embedded_page_may_be_framed_by_the_partners_origins_only(server):
 
 
 def test_the_flow_endpoints_answer_the_envelope_for_bad_input(server):
-    link = new_link(server, 202)
+    link = server.qr_link("qa-workspace", 202)
     assert flow(server, link).json() == {"link": "active", "error": None, "qr": None, "pairing": None}
     assert_error(server.client.get(link.rsplit("/", 1)[0] + "/no-such-token/flow"), 404, "not_found")
     assert_error(server.client.post(link + "/flow/phone", content=b"{not json"), 400, "invalid_request")
@@ -98,13 +92,13 @@ def test_the_flow_endpoints_answer_the_envelope_for_bad_input(server):
     assert_error(server.client.post(link + "/flow/phone", json=["+31612345678"]), 400, "invalid_request")
     assert "qr" in assert_error(flow(server, link, "/scan", {}), 400, "invalid_request")["description"]
     assert flow(server, link).json()["error"] is None  # nothing of it reached the flow
-    new_link(server, 202)
+    server.qr_link("qa-workspace", 202)
     body = assert_error(flow(server, link, "/qr", {}), 409, "no_active_link")
     assert "revoked" in body["description"]
 
 
 def test_a_phone_scanning_a_rotated_image_is_a_mismatch_and_the_current_one_connects(server):
-    link = new_link(server, 203)
+    link = server.qr_link("qa-workspace", 203)
     started = flow(server, link, "/qr", {}).json()["qr"]
     assert started["rotation"] == 0 and 0 < started["rotates_in_ms"] <= 45_000
     svg = base64.b64decode(started["image"].removeprefix("data:image/svg+xml;base64,"))
@@ -127,7 +121,7 @@ def test_a_phone_scanning_a_rotated_image_is_a_mismatch_and_the_current_one_conn
 
 
 def test_the_qr_flow_times_out_after_five_images_without_an_error(server):
-    link = new_link(server, 204)
+    link = server.qr_link("qa-workspace", 204)
     flow(server, link, "/qr", {})
     control(server, "POST", "/clock", json={"advance_seconds": 4 * 45})
     assert flow(server, link).json()["qr"]["rotation"] == 4
@@ -140,7 +134,7 @@ def test_a_pairing_code_entered_on_the_phone_connects_that_number_and_tells_the_
     receiver = Receiver()
     try:
         assert control(server, "PUT", "/webhook", json={"url": receiver.url}).status_code == 200
-        link = new_link(server, 205)
+        link = server.qr_link("qa-workspace", 205)
         invalid = flow(server, link, "/phone", {"phone": "0612345678"}).json()
         assert invalid["error"]["message"] == pairing.invalid_phone("0612345678") and invalid["pairing"] is None
         asked = flow(server, link, "/phone", {"phone": "+31612345678"}).json()["pairing"]
@@ -169,7 +163,7 @@ def test_a_pairing_code_entered_on_the_phone_connects_that_number_and_tells_the_
 
 
 def test_a_forced_failure_is_shown_in_the_user_state_fails_the_control_scan_and_is_used_up(server):
-    link = new_link(server, 206)
+    link = server.qr_link("qa-workspace", 206)
     base = "/workspaces/qa-workspace/users/206"
     assert control(server, "GET", base).json()["next_failure"] is None
     r = control(server, "PUT", base + "/next-failure", json={"cause": "payment_required"})
@@ -193,7 +187,7 @@ def test_a_forced_failure_is_shown_in_the_user_state_fails_the_control_scan_and_
 
 def test_the_rotation_flag_shortens_the_images_life(start_sandbox):
     server = start_sandbox("--qr-rotation-seconds", "1")
-    link = new_link(server, 207)
+    link = server.qr_link("qa-workspace", 207)
     first = flow(server, link, "/qr", {}).json()["qr"]
     assert first["rotates_in_ms"] <= 1000
     time.sleep(1.2)

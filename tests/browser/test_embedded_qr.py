@@ -165,12 +165,6 @@ def open_parent(browser, server, site):
         parent.close()
 
 
-def new_link(server, user: int) -> str:
-    r = server.issue("qa-workspace", user)
-    assert r.status_code == 200, r.text
-    return r.json()["qr_link"]
-
-
 def decode(png: bytes) -> list[str]:
     return [d.text for d in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
@@ -185,7 +179,7 @@ def user_state(server, user: int) -> dict:
 
 def test_the_readme_parent_gets_rotating_qr_images_a_stale_one_mismatches_and_the_scan_connects(
         open_parent, server, site):
-    link = new_link(server, 296)
+    link = server.qr_link("qa-workspace", 296)
     parent = open_parent(site.add("/readme.html", README_PARENT.replace(PLACEHOLDER, link)))
 
     first = parent.wait_message(QR_DATA, 1)
@@ -231,7 +225,7 @@ def test_the_readme_parent_gets_rotating_qr_images_a_stale_one_mismatches_and_th
 
 def test_phone_linking_sends_a_pairing_code_and_the_phone_entering_it_connects_that_number(
         open_parent, server, site):
-    link = new_link(server, 297)
+    link = server.qr_link("qa-workspace", 297)
     parent = open_parent(site.add("/phone.html", BARE_PARENT.format(link=link, extra="")))
     parent.send({"type": "TIMELINES_START_PHONE_LINKING", "phone": "0612345678"})
     assert parent.wait_message(ERROR, 1)["message"] == pairing.invalid_phone("0612345678")
@@ -251,7 +245,7 @@ def test_phone_linking_sends_a_pairing_code_and_the_phone_entering_it_connects_t
 
 
 def test_each_forced_failure_arrives_as_timelines_error_and_a_qr_timeout_sends_nothing(open_parent, server, site):
-    link = new_link(server, 298)
+    link = server.qr_link("qa-workspace", 298)
     base = "/workspaces/qa-workspace/users/298"
     parent = open_parent(site.add("/errors.html", BARE_PARENT.format(link=link, extra="")))
     errors = 0
@@ -299,7 +293,7 @@ def test_each_forced_failure_arrives_as_timelines_error_and_a_qr_timeout_sends_n
 
 
 def test_a_parent_on_an_unregistered_origin_cannot_frame_the_page_nor_start_its_flow(open_parent, server, site):
-    link = new_link(server, 299)
+    link = server.qr_link("qa-workspace", 299)
     path = site.add("/stranger.html", README_PARENT.replace(PLACEHOLDER, link))
     parent = open_parent(path, origin=site.unregistered_origin)
     parent.page.wait_for_function("document.getElementById('timelines').contentDocument === null")
@@ -325,7 +319,7 @@ def test_a_parent_on_an_unregistered_origin_cannot_frame_the_page_nor_start_its_
 
 def test_a_default_ui_iframe_that_was_sent_nothing_still_tells_the_parent_of_the_connection(
         open_parent, server, site):
-    link = new_link(server, 300)
+    link = server.qr_link("qa-workspace", 300)
     parent = open_parent(site.add("/default-ui.html", BARE_PARENT.format(link=link, extra="")))
     parent.frame.locator("#start-qr").click()  # the person uses the iframe's own UI
     image = parent.frame.locator("#qr-image")
