@@ -27,6 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .bootstrap import build_sandbox, configure_logging  # no web stack: the parent of workers needs none
+    from .web.protocol import SandboxH11Protocol
 
     settings = settings_from_args(args)
     configure_logging(settings.log_level)
@@ -43,8 +44,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     # SIGTERM drains: uvicorn stops accepting, lets requests in flight finish, then exits; this
     # bounds the wait for them.
+    # The protocol is ours (web/protocol.py: upgrades ignored with the body kept, its own errors in the
+    # envelope); no websockets; forwarded headers are read by the guard, from trusted proxies only.
     common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
-                  timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                  timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, http=SandboxH11Protocol, ws="none",
+                  proxy_headers=False)
     if settings.workers == 1:
         from .web.app import create_app
 

@@ -1,7 +1,8 @@
 """The outermost layer: a request id on every request and response, security headers on every
-response, limits on header and body sizes (refused before the body is read), the per-IP rate limit
-of the Partner API when one is set, and the access log: one JSON line
-per request with its id, method, path (link tokens redacted), status and duration."""
+response, limits on header and body sizes (refused before the body is read; a chunked body is read
+whole here, up to the limit), the per-IP rate limit of the Partner API when one is set, the
+envelope for a fault of the sandbox's own, and the access log: one JSON line per request with its
+id, method, path (link tokens redacted), status and duration."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..errors import MEDIA_TYPE, ApiError
 from .ratelimit import RateLimiter
 
 access_log = logging.getLogger("partner_sandbox.access")
+log = logging.getLogger("partner_sandbox")
 
 MAX_BODY = 64 * 1024
 MAX_HEADERS = 32 * 1024
@@ -30,10 +32,6 @@ SECURITY_HEADERS = [
 ]
 # API answers are data: nothing in them may run. Swagger UI pages bring their own scripts.
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class Guard:
@@ -70,7 +68,11 @@ class Guard:
             await send(message)
 
         try:
-            await self._guarded(scope, receive, send_, lambda: started)
+            await self._guarded(scope, receive, send_)
+        except Exception:  # a fault of the sandbox's own: the envelope, never uvicorn's plain text
+            log.exception("unhandled error on %s %s", scope["method"], redact_link_tokens(scope["path"]))
+            if not started:
+                await _send_error(send_, ApiError("internal_error", "The sandbox failed to handle the request"))
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 path = json.dumps(redact_link_tokens(scope["path"]))
@@ -80,7 +82,7 @@ class Guard:
                     f' "status": {status}, "duration_ms": {elapsed:.2f}}}'
                 )
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send, started) -> None:
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = self._refusal(scope)
         if error is None and self.ip_limiter is not None and scope["path"].startswith(self.api_prefix):
             client = (scope.get("client") or ("unknown", 0))[0]
@@ -88,25 +90,15 @@ class Guard:
                 self.ip_limiter.check(client, who="client IP")
             except ApiError as exc:
                 error = exc
+        if error is None and any(k == b"transfer-encoding" for k, _ in scope["headers"]):
+            read = await _whole_body(scope, receive)
+            if read is None:
+                return  # the client left before its body ended
+            scope, receive, error = read
         if error is not None:
             await _send_error(send, error)
             return
-        received = 0
-
-        async def receive_() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > MAX_BODY:
-                    raise BodyTooLarge()
-            return message
-
-        try:
-            await self.app(scope, receive_, send)
-        except BodyTooLarge:  # a chunked body that grew past the limit while being read
-            if not started():
-                await _send_error(send, _too_large())
+        await self.app(scope, receive, send)
 
     @staticmethod
     def _refusal(scope: Scope) -> ApiError | None:
@@ -121,14 +113,44 @@ class Guard:
         return None
 
 
+async def _whole_body(scope: Scope, receive: Receive) -> tuple[Scope, Receive, ApiError | None] | None:
+    """A chunked body read whole before the app runs, so that everything behind the guard sees a
+    request with a Content-Length (connexion reads a request without one as having no body). Bodies
+    are small (MAX_BODY), so this costs little; past that it stops reading and answers 413."""
+    parts: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        part = message.get("body", b"")
+        size += len(part)
+        if size > MAX_BODY:
+            return scope, receive, _too_large()
+        parts.append(part)
+        more = message.get("more_body", False)
+    headers = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]
+    headers.append((b"content-length", str(size).encode()))
+    whole = [{"type": "http.request", "body": b"".join(parts), "more_body": False}]
+
+    async def replay() -> Message:
+        return whole.pop() if whole else await receive()
+
+    return {**scope, "headers": headers}, replay, None
+
+
 def _too_large() -> ApiError:
     return ApiError("payload_too_large", f"The request body exceeds {MAX_BODY // 1024} KiB")
 
 
+def error_head(error: ApiError, body: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers of an error answered outside connexion; the connection closes after it."""
+    return [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"), *((k.lower().encode(), v.encode()) for k, v in error.headers.items())]
+
+
 async def _send_error(send: Send, error: ApiError) -> None:
     body = error.body()
-    headers = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-               (b"connection", b"close")]
-    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.start", "status": error.status, "headers": error_head(error, body)})
     await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,106 @@
+"""The HTTP/1.1 the server speaks, byte for byte over a socket: an upgrade it does not perform is
+ignored with the body intact, chunked bodies are read like any other, and the errors the server
+answers before any app runs are the error envelope."""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+
+import pytest
+
+from sandbox_process import ENVELOPE_KEYS, make_token
+
+H2C = (b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+       b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n")
+
+
+def exchange(server, data: bytes, *, timeout: float = 3) -> list[tuple[int, dict, bytes]]:
+    """Send raw bytes on one connection; every response read back until the server closes or pauses."""
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(data)
+        sock.settimeout(timeout)
+        raw = b""
+        try:
+            while chunk := sock.recv(65536):
+                raw += chunk
+        except (socket.timeout, ConnectionResetError):
+            pass
+    responses = []
+    while raw:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower().decode(): v.strip().decode()
+                   for k, _, v in (line.partition(b":") for line in lines[1:])}
+        length = int(headers["content-length"])
+        responses.append((status, headers, rest[:length]))
+        raw = rest[length:]
+    return responses
+
+
+def create_workspace(name: str, *, upgrade: bytes = b"", chunked: bool = False) -> bytes:
+    body = json.dumps({"display_name": name, "seats_purchased": 3}).encode()
+    framing = (b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if chunked
+               else b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    return (b"POST /partner/api/v1/workspaces HTTP/1.1\r\nHost: sandbox\r\n" + upgrade
+            + b"Authorization: Bearer " + make_token().encode() + b"\r\nX-TL-Partner-Id: sandbox-partner\r\n"
+            + b"Content-Type: application/json\r\n" + framing)
+
+
+def assert_envelope(response, status: int, code: str) -> dict:
+    got, headers, body = response
+    assert got == status, body
+    assert headers["content-type"] == "application/json"
+    document = json.loads(body)
+    assert set(document) == ENVELOPE_KEYS and (document["error"], document["status"]) == (code, status), document
+    return document
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_an_h2c_upgrade_is_ignored_and_the_body_kept_on_a_kept_alive_connection(sandbox, chunked):
+    """What Java's HttpClient sends on http://: served as HTTP/1.1, twice on one connection."""
+    names = [f"h2c-{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    answers = exchange(sandbox, b"".join(create_workspace(n, upgrade=H2C, chunked=chunked) for n in names))
+    assert [status for status, _, _ in answers] == [201, 201], answers
+    assert [json.loads(body)["workspace_id"] for _, _, body in answers] == names
+    assert all("upgrade" not in headers for _, headers, _ in answers)
+
+
+def test_a_chunked_body_is_read_like_any_other(sandbox):
+    name = f"chunked-{uuid.uuid4().hex[:12]}"
+    [(status, _, body)] = exchange(sandbox, create_workspace(name, chunked=True))
+    assert status == 201, body
+    assert json.loads(body)["display_name"] == name
+
+
+def test_a_chunked_body_over_the_limit_is_413_on_any_operation(sandbox):
+    big = b"x" * (64 * 1024 + 1)
+    request = (b"POST /partner/api/v1/workspaces HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer "
+               + make_token().encode() + b"\r\nX-TL-Partner-Id: sandbox-partner\r\nContent-Type: application/json\r\n"
+               + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(big), big))
+    [answer] = exchange(sandbox, request)
+    assert_envelope(answer, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GARBAGE\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\nBad Header Name: x\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\n\r\n",  # HTTP/1.1 without Host
+], ids=["request-line", "header-name", "two-lengths", "no-host"])
+def test_a_request_that_is_not_http_gets_the_envelope(sandbox, request_bytes):
+    [answer] = exchange(sandbox, request_bytes)
+    document = assert_envelope(answer, 400, "invalid_request")
+    assert document["description"].startswith("The request is not valid HTTP/1.1: ")
+    assert answer[1]["connection"] == "close"
+    assert answer[1]["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("size, limit", [(40 * 1024, "32 KiB"), (200 * 1024, "64 KiB")],
+                         ids=["over-the-guard", "over-the-parser"])
+def test_a_head_over_the_limit_gets_the_431_envelope(sandbox, size, limit):
+    request = b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\nX-Filler: " + b"a" * size + b"\r\n\r\n"
+    [answer] = exchange(sandbox, request)
+    assert limit in assert_envelope(answer, 431, "headers_too_large")["description"]
