@@ -334,9 +334,10 @@ def event_time(moment: datetime) -> str:
 
 def account_event(event_type: str, partner_id: str, workspace_id: str, user_id: int,
                   account: "WhatsAppAccount", at: datetime, reason: str) -> dict:
-    """The body of a whatsapp_account:* webhook, with the same ids and number the control API shows."""
-    when = "connected_at" if event_type == CONNECTED else "disconnected_at"
-    return {
+    """The body of a whatsapp_account:* webhook, with the same ids and number the control API shows.
+    Only the published fields: a disconnection says `disconnected_at`; a connection's instant is its
+    `triggered_at` (the published schema has no `connected_at`)."""
+    body = {
         "workspace_id": workspace_id,
         "event_type": event_type,
         "partner_id": partner_id,
@@ -344,9 +345,10 @@ def account_event(event_type: str, partner_id: str, workspace_id: str, user_id: 
         "whatsapp_account_id": account.account_id,
         "phone_number_e164": account.phone_number_e164,
         "user_id": user_id,
-        when: event_time(at),
-        "reason": reason,
     }
+    if event_type == DISCONNECTED:
+        body["disconnected_at"] = event_time(at)
+    return {**body, "reason": reason}
 
 
 class LinkGone(Exception):

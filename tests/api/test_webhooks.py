@@ -135,7 +135,8 @@ def test_the_full_flow_delivers_connected_then_disconnected(start_sandbox, recei
     assert connected["event_type"] == "whatsapp_account:connected"
     assert (connected["workspace_id"], connected["user_id"], connected["partner_id"]) == ("qa-workspace", 21, "sandbox-partner")
     assert (connected["whatsapp_account_id"], connected["phone_number_e164"]) == (account["account_id"], account["phone_number_e164"])
-    assert connected["connected_at"][:19] == account["connected_at"][:19]
+    assert "connected_at" not in connected  # not in the published event: triggered_at is the instant
+    assert connected["triggered_at"][:19] == account["connected_at"][:19]
 
     reissued = server.issue("qa-workspace", 21).json()
     assert reissued["whatsapp_disconnected"] is True
