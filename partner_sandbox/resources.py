@@ -1,8 +1,12 @@
-"""Where the spec and default fixtures are: inside the installed wheel, or at the checkout's root."""
+"""Where the spec, the default fixtures and the handlers are: inside the installed wheel, or at the
+checkout's root."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent
@@ -24,3 +28,27 @@ def control_spec_path() -> Path:
 
 def default_fixtures_path() -> Path:
     return resource("fixtures/default.yaml")
+
+
+HANDLERS = "partner_sandbox.handlers"
+
+
+def handlers_package() -> ModuleType:
+    """The operation handlers, always as `partner_sandbox.handlers`: a wheel carries them there; a
+    checkout keeps them at its root (`handlers/`) and they are loaded from that folder under the same
+    name. Loaded by location, never by a top-level name, so that a `handlers` package of a partner's
+    project (the current directory, sys.path) can never stand in for them."""
+    loaded = sys.modules.get(HANDLERS)
+    if loaded is not None:
+        return loaded
+    packaged = _PACKAGE / "handlers" / "__init__.py"
+    init = packaged if packaged.is_file() else _CHECKOUT / "handlers" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(HANDLERS, init, submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[HANDLERS] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[HANDLERS]
+        raise
+    return module

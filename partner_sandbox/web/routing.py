@@ -1,7 +1,8 @@
 """operationIds stay the published ones; each resolves to a handler by convention: the function named
-as the operationId in snake_case, in the `handlers` module of the operation's first tag
-(`userRequestQRLink`, tag `qr` -> `handlers.qr.user_request_qr_link`). The one rule for the server
-(a connexion Resolver) and for `partner-sandbox lint`."""
+as the operationId in snake_case, in the handlers module of the operation's first tag
+(`userRequestQRLink`, tag `qr` -> `partner_sandbox.handlers.qr.user_request_qr_link`; the checkout
+keeps the handlers at its root, see resources.handlers_package). The one rule for the server (a
+connexion Resolver) and for `partner-sandbox lint`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 
 from connexion.resolver import Resolution, Resolver
 
-HANDLERS_PACKAGE = "handlers"
+from ..resources import HANDLERS, handlers_package
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -22,7 +23,8 @@ def handler_name(operation_id: str, tags: list[str]) -> str:
     """The dotted name of an operation's handler function."""
     if not tags:
         raise ValueError(f"operation {operation_id} has no tag to name its handler module")
-    return f"{HANDLERS_PACKAGE}.{snake_case(tags[0])}.{snake_case(operation_id)}"
+    handlers_package()  # importable by its name from here on
+    return f"{HANDLERS}.{snake_case(tags[0])}.{snake_case(operation_id)}"
 
 
 class TagResolver(Resolver):

@@ -34,7 +34,7 @@ def test_each_mistake_is_reported_with_file_and_line(tmp_path):
     example_line = broken.splitlines().index("                value: {expires_in_hours: 200}") + 1
     assert f"{spec}:{example_line}: example does not fit its schema: 200 is greater than the maximum of 168" in lines
     op_line = broken.splitlines().index("      operationId: userRequestQRCode") + 1
-    assert f"{spec}:{op_line}: operationId userRequestQRCode: no handler user_request_qr_code in handlers.qr" in lines
+    assert f"{spec}:{op_line}: operationId userRequestQRCode: no handler user_request_qr_code in partner_sandbox.handlers.qr" in lines
     assert f"{fixtures}:3: partners[0].secret: 'short' is too short" in lines
     assert lines[-1].startswith("3 error(s)")
 
@@ -45,7 +45,7 @@ def test_an_operation_whose_tag_names_no_handler_module_is_reported(tmp_path):
     spec.write_text(text.replace("      tags: [qr]\n", "      tags: [qrCodes]\n"))
     result = lint(str(spec))
     assert result.returncode == 1
-    assert "operationId userRequestQRLink: cannot import handlers.qr_codes" in result.stdout
+    assert "operationId userRequestQRLink: cannot import partner_sandbox.handlers.qr_codes" in result.stdout
 
 
 def test_an_invalid_openapi_document_is_reported(tmp_path):
