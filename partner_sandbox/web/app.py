@@ -10,7 +10,7 @@ import os
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
 from connexion.security import BearerSecurityHandler
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -30,8 +30,9 @@ from .fastpath import FastLane
 from .forced import ForcedResponses
 from .guard import Guard
 from .journal import RequestJournal
-from .ratelimit import RateLimiter
+from .ratelimit import ClientAddress, RateLimiter, SharedRateLimiter
 from .routing import TagResolver
+from .served_spec import middlewares
 from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion
 
@@ -117,8 +118,9 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
     journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets)
     policy = settings.rate_policy
-    ip_limiter = RateLimiter(policy.rate, policy.capacity) if policy.per == "ip" else None
-    return Guard(journal, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter)
+    ip_limiter = SharedRateLimiter(sandbox.store, policy.rate, policy.capacity) if policy.per == "ip" else None
+    return Guard(journal, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter,
+                 client_address=ClientAddress(settings.trusted_proxies))
 
 
 def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument) -> AsyncApp:
@@ -146,6 +148,7 @@ def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocumen
         __name__,
         specification_dir=partner_api.parent,
         lifespan=lifespan,
+        middlewares=middlewares(ConnexionMiddleware.default_middlewares),
         security_map=security_map(sandbox.authenticator, sandbox.limiter),
         validator_map=validator_map(CompiledSchemas()),
         resolver=TagResolver(),

@@ -4,28 +4,42 @@ the published spec (the same function and model names), and works against a runn
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sandbox_process import ROOT, make_token
 
 PACKAGE = "partner_api_client"
 
 
-@pytest.fixture(scope="module")
-def client_package(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated")
+def generate(out: Path, package: str, *source: str) -> None:
+    """openapi-python-client's package for a spec (`--path FILE` or `--url URL`) in out/package."""
     bin_dir = str(Path(sys.executable).parent)  # the generator runs ruff, installed beside it
     result = subprocess.run(
-        [str(Path(bin_dir) / "openapi-python-client"), "generate", "--path", str(ROOT / "openapi.yaml"),
-         "--meta", "none", "--output-path", str(out / PACKAGE), "--fail-on-warning"],
+        [str(Path(bin_dir) / "openapi-python-client"), "generate", *source,
+         "--meta", "none", "--output-path", str(out / package), "--fail-on-warning"],
         capture_output=True, text=True, timeout=300, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def surface(package_dir: Path) -> tuple[set, set]:
+    """What a generated client offers: its (tag, function) modules and its model names."""
+    functions = {(p.parent.name, p.stem) for p in (package_dir / "api").glob("*/*.py") if p.stem != "__init__"}
+    models = {p.stem for p in (package_dir / "models").glob("*.py") if p.stem != "__init__"}
+    return functions, models
+
+
+@pytest.fixture(scope="module")
+def client_package(tmp_path_factory):
+    out = tmp_path_factory.mktemp("generated")
+    generate(out, PACKAGE, "--path", str(ROOT / "openapi.yaml"))
     sys.path.insert(0, str(out))
     try:
         yield importlib.import_module(PACKAGE)
@@ -33,6 +47,24 @@ def client_package(tmp_path_factory):
         sys.path.remove(str(out))
         for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
             del sys.modules[name]
+
+
+def test_the_served_spec_is_the_written_one(sandbox):
+    """Both APIs' openapi.json and .yaml keep every $ref and component name; `servers` as mounted."""
+    for written, base in (("openapi.yaml", "/partner/api/v1"), ("sandbox.yaml", "/sandbox/v1")):
+        expected = json.loads(json.dumps(yaml.safe_load((ROOT / written).read_text()), default=str))
+        expected["servers"] = [{"url": base}]
+        served = sandbox.client.get(f"{base}/openapi.json")
+        assert served.status_code == 200 and served.json() == expected, written
+        assert yaml.safe_load(sandbox.client.get(f"{base}/openapi.yaml").text) == expected, written
+
+
+def test_a_client_generated_from_the_served_url_is_the_one_generated_from_the_file(client_package, sandbox,
+                                                                                    tmp_path):
+    generate(tmp_path, PACKAGE, "--url", f"{sandbox.base_url}/partner/api/v1/openapi.json")
+    from_url = surface(tmp_path / PACKAGE)
+    assert from_url == surface(Path(client_package.__file__).parent)
+    assert {"partner_api_workspace_extended_response", "partner_api_error"} <= from_url[1]
 
 
 def test_names_are_those_of_the_published_spec(client_package):
