@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .web.ratelimit import RatePolicy
+from .web.ratelimit import ClientAddress, RatePolicy
 from .resources import default_fixtures_path
 
 ENV_PREFIX = "PARTNER_SANDBOX_"
@@ -35,6 +35,7 @@ class Settings:
     webhook_timeout: float = 5.0
     webhook_hosts: str = ""  # comma-separated hosts deliveries may go to; empty: any
     rate_limit: str = "10000"  # requests a second per partner, or "production" (see RatePolicy)
+    trusted_proxies: str = ""  # comma-separated proxies whose Forwarded / X-Forwarded-For count; empty: none
     qr_rotation_seconds: float = 45.0  # how long each image of the embedded page's QR flow lasts
 
     def to_json(self) -> str:
@@ -152,7 +153,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         default=default("rate_limit", defaults.rate_limit),
         help="N: requests a second per partner and server process, in bursts of as many (0 turns it off);"
         " 'production': the published limits, 30 a second per client IP with a burst of 10 more, on the"
-        " Partner API (default: %(default)s)",
+        " Partner API, for the server as a whole (all workers and replicas) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--trusted-proxies",
+        type=_trusted_proxies,
+        default=default("trusted_proxies", defaults.trusted_proxies),
+        help="comma-separated addresses or networks (CIDR) of reverse proxies whose Forwarded or"
+        " X-Forwarded-For header names the client for the per-IP limit (default: none, the socket's"
+        " peer is the client)",
     )
     parser.add_argument(
         "--qr-rotation-seconds",
@@ -176,6 +185,13 @@ def _rate_limit(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text.strip().lower()
+
+
+def _trusted_proxies(text: str) -> str:
+    try:
+        return ClientAddress.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _rotation(text: str) -> float:
@@ -205,5 +221,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_timeout=max(0.1, args.webhook_timeout),
         webhook_hosts=args.webhook_hosts,
         rate_limit=_rate_limit(str(args.rate_limit)),
+        trusted_proxies=_trusted_proxies(str(args.trusted_proxies)),
         qr_rotation_seconds=args.qr_rotation_seconds,
     )

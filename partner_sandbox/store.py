@@ -151,6 +151,8 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     created_at TEXT NOT NULL,
     rotated_at TEXT
 );
+-- The production rate limit's token buckets (one per client IP), shared by workers and replicas.
+CREATE TABLE IF NOT EXISTS rate_buckets (key TEXT PRIMARY KEY, tokens {real} NOT NULL, at {real} NOT NULL);
 -- User ids are unique across the service, as in the real one.
 CREATE UNIQUE INDEX IF NOT EXISTS users_by_id ON users (user_id);
 -- The rule "one active link per user", backed by the database itself.
@@ -159,8 +161,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
 """
 # Raised when the schema changes. A database of another version holds a sandbox world of another
 # shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
-SCHEMA_VERSION = "4"
-TABLES = ("link_flows", "links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts",
+SCHEMA_VERSION = "5"
+TABLES = ("rate_buckets", "link_flows", "links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts",
           "webhook_events", "webhooks", "partners", "meta")
 SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
 POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
@@ -445,6 +447,19 @@ class SqlTransaction(Transaction):
             " non_recurring_updated_at = ? WHERE id = ?",
             (_stamp(period), messages, api_calls, balance, _stamp(balance_updated), workspace_id),
         )
+
+    # --- Rate limit buckets -----------------------------------------------------------------------
+
+    def rate_bucket(self, key: str, full: float, now: float) -> tuple[float, float]:
+        """(tokens, at) of `key`'s bucket, locked until the transaction ends; a new bucket is full."""
+        self._conn.execute("INSERT INTO rate_buckets (key, tokens, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                           (key, full, now))
+        row = self._conn.execute("SELECT tokens, at FROM rate_buckets WHERE key = ?" + self._conn.for_update,
+                                 (key,)).fetchone()
+        return row[0], row[1]
+
+    def set_rate_bucket(self, key: str, tokens: float, at: float) -> None:
+        self._conn.execute("UPDATE rate_buckets SET tokens = ?, at = ? WHERE key = ?", (tokens, at, key))
 
     # --- Public API tokens ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain import redact_link_tokens
 from ..errors import MEDIA_TYPE, ApiError
-from .ratelimit import RateLimiter
+from .ratelimit import ClientAddress, RateLimiter
 
 access_log = logging.getLogger("partner_sandbox.access")
 log = logging.getLogger("partner_sandbox")
@@ -35,10 +35,12 @@ API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'no
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, *, api_prefix: str, ip_limiter: RateLimiter | None = None):
+    def __init__(self, app: ASGIApp, *, api_prefix: str, ip_limiter: RateLimiter | None = None,
+                 client_address: ClientAddress | None = None):
         self.app = app
         self.api_prefix = api_prefix.rstrip("/") + "/"
         self.ip_limiter = ip_limiter  # limits the Partner API's requests per client IP
+        self.client_address = client_address or ClientAddress()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,9 +87,8 @@ class Guard:
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = self._refusal(scope)
         if error is None and self.ip_limiter is not None and scope["path"].startswith(self.api_prefix):
-            client = (scope.get("client") or ("unknown", 0))[0]
             try:
-                self.ip_limiter.check(client, who="client IP")
+                self.ip_limiter.check(self.client_address(scope), who="client IP")
             except ApiError as exc:
                 error = exc
         if error is None and any(k == b"transfer-encoding" for k, _ in scope["headers"]):
