@@ -14,6 +14,11 @@ from .errors import ApiError, AuthError
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("partner_id", "nbf", "exp")
 LEEWAY_SECONDS = 30  # clock skew tolerated on nbf and exp; documented in openapi.yaml
+# A webhook's X-TL-Signature has the published shape of an API token (HS256 with the partner's
+# secret; partner_id, nbf, exp), so whoever receives a webhook holds something that looks like one.
+# The sandbox marks its signatures with this claim (receivers ignore claims they do not check) and
+# never accepts a token carrying it as credentials.
+USE_CLAIM, SIGNATURE_USE = "tl_use", "webhook_signature"
 VERIFIED_CACHE_SIZE = 10_000
 
 
@@ -111,11 +116,18 @@ class Authenticator:
             raise AuthError("token_decode_error", f"The token is invalid: {exc}") from None
         if not isinstance(claims.get("partner_id"), str):
             raise AuthError("token_decode_error", "The partner_id claim must be a string")
+        if claims.get(USE_CLAIM) == SIGNATURE_USE:
+            raise AuthError("invalid_signature", "A webhook signature is not an API credential; mint a token")
         return claims
 
 
-def mint_token(partner: Partner, *, ttl_seconds: int = 3600, now: float | None = None) -> str:
+def mint_token(partner: Partner, *, ttl_seconds: int = 3600, now: float | None = None, **extra) -> str:
     """A token of the guide's shape: nbf a little in the past, exp ttl_seconds ahead."""
     issued = int(time.time() if now is None else now)
-    claims = {"partner_id": partner.id, "nbf": issued - 60, "exp": issued + ttl_seconds}
+    claims = {"partner_id": partner.id, "nbf": issued - 60, "exp": issued + ttl_seconds, **extra}
     return jwt.encode(claims, partner.secret, algorithm=ALGORITHM)
+
+
+def mint_signature(partner: Partner, *, ttl_seconds: int, now: float | None = None) -> str:
+    """A webhook's X-TL-Signature: the published shape, marked so that it never opens the APIs."""
+    return mint_token(partner, ttl_seconds=ttl_seconds, now=now, **{USE_CLAIM: SIGNATURE_USE})

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .auth import Partner, mint_token
+from .auth import Partner, mint_signature
 from .domain import event_time
 from .store import Store
 
@@ -71,7 +71,7 @@ class Deliverer:
                 "Content-Type": "application/json",
                 "User-Agent": "partner-sandbox-webhooks",
                 "X-TL-Partner-Id": partner.id,
-                "X-TL-Signature": mint_token(partner, ttl_seconds=SIGNATURE_TTL_SECONDS),
+                "X-TL-Signature": mint_signature(partner, ttl_seconds=SIGNATURE_TTL_SECONDS),
                 "X-TL-Event-Id": event["event_id"],
             }
             try:

@@ -59,7 +59,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.attempts.append({"event_id": self.headers["X-TL-Event-Id"]})
+                receiver.attempts.append({"event_id": self.headers["X-TL-Event-Id"],
+                                          "signature": self.headers["X-TL-Signature"]})
                 if len(receiver.attempts) <= receiver.fail_first:
                     self.send_response(500)
                     self.end_headers()
@@ -376,3 +377,25 @@ def test_a_workspace_event_written_before_a_crash_is_delivered_once_after_restar
         assert wait_status(server, "delivered", 1)[0]["status"] == "delivered"
     finally:
         receiver.stop()
+
+
+def test_a_webhook_signature_never_opens_the_apis(start_sandbox, receiver):
+    """The signature has the published shape (the receiver above verifies it with the partner's
+    secret, partner_id, nbf and exp), yet replayed as credentials it is refused everywhere."""
+    server = start_sandbox("--webhook-backoff", "0.1")
+    set_webhook(server, receiver.url)
+    server.issue("qa-workspace", 22)
+    control(server, "POST", "/workspaces/qa-workspace/users/22/scan")
+    receiver.wait_for(1)
+    signature = receiver.attempts[0]["signature"]
+    stolen = {"Authorization": f"Bearer {signature}", "X-TL-Partner-Id": "sandbox-partner"}
+    replays = [
+        server.client.get("/partner/api/v1/workspaces/qa-workspace/api-token", headers=stolen),
+        server.client.post("/partner/api/v1/workspaces/qa-workspace/users/23/qr", headers=stolen),  # the fast lane
+        server.client.post("/partner/api/v1/workspaces/qa-workspace/users/23/qr", headers=stolen, json={}),
+        server.client.put("/sandbox/v1/webhook", headers=stolen, json={"url": "http://127.0.0.1:9/stolen"}),
+        server.client.get("/sandbox/v1/requests", headers=stolen),
+    ]
+    for r in replays:
+        assert "webhook signature" in assert_error(r, 401, "invalid_signature")["description"]
+    assert control(server, "GET", "/webhook").json()["url"] == receiver.url  # nothing changed
