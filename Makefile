@@ -22,11 +22,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the tests use: Chromium for the browser tests (playwright's own browser download
-# is not used) and PostgreSQL, of which the tests start a throwaway cluster of their own.
+# is not used), PostgreSQL, of which the tests start a throwaway cluster of their own, and the
+# toolchains of the real-client tests (tests/clients): a JDK, Go, Node.js and curl.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v javac >/dev/null 2>&1 || missing="$$missing default-jdk-headless"; \
+	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	test -z "$$missing" || $(SUDO) sh -c "apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null"
 

@@ -1,0 +1,3 @@
+module partnerclient
+
+go 1.19
