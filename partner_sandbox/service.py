@@ -13,6 +13,7 @@ from .fixtures import PartnerFixture, World
 from .web.ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
+from .webhooks import url_problem
 
 
 class LinkPage(NamedTuple):
@@ -201,6 +202,9 @@ class Sandbox:
             return tx.webhook_url(partner_id)
 
     def set_webhook(self, partner_id: str, url: str | None) -> None:
+        problem = None if url is None else url_problem(url)
+        if problem is not None:
+            raise ApiError("invalid_request", f"url: {problem}")
         with self.store.transaction() as tx:
             tx.set_webhook(partner_id, url)
 

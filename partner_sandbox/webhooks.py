@@ -1,5 +1,12 @@
 """Webhook delivery: takes due events from the outbox and POSTs them, signed, to the partner's URL,
-with retries (exponential backoff and jitter) up to a bound, one event at a time per user."""
+with retries (exponential backoff and jitter) up to a bound.
+
+No receiver can jam it: every attempt has a total deadline (connect, send and answer together), an
+answer is read up to ANSWER_BYTES and never decompressed, each event is delivered by a task of its
+own (events of other workspaces and partners never wait on it; a workspace's events go one at a
+time, in order, because the outbox hands out only the oldest pending one of each workspace), and an
+event whose URL cannot be attempted is failed at once with the reason, so it never holds back the
+next one. An event is never in flight twice: its lease outlasts the attempt's deadline."""
 
 from __future__ import annotations
 
@@ -21,9 +28,39 @@ from .store import Store
 log = logging.getLogger("partner_sandbox.webhooks")
 
 POLL_SECONDS = 0.2  # how often a process looks for due events (other processes' too)
-LEASE_SECONDS = 60.0  # an event being delivered is left alone this long by other processes
+LEASE_MARGIN_SECONDS = 30.0  # a claimed event is left alone by every process this long past its deadline
 BACKOFF_CAP_SECONDS = 300.0
 SIGNATURE_TTL_SECONDS = 300
+MAX_IN_FLIGHT = 64  # attempts at once in one process
+ANSWER_BYTES = 16 * 1024  # read of a receiver's answer; the rest is never read
+MAX_URL = 2048
+
+
+class Undeliverable(Exception):
+    """The event cannot be attempted at all (its URL, as it stands): failed at once, not retried."""
+
+
+def url_problem(url: str) -> str | None:
+    """Why a webhook URL cannot be delivered to, or None. Checked when it is set and before each
+    attempt (a URL set before this rule existed)."""
+    if len(url) > MAX_URL:
+        return f"the URL is longer than {MAX_URL} characters"
+    if any(ord(c) <= 32 or ord(c) >= 127 for c in url):
+        return "the URL contains a space, a control or a non-ASCII character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parses the port: ValueError when it is not one)
+    except ValueError as exc:
+        return f"the URL cannot be parsed: {exc}"
+    if parts.scheme not in ("http", "https"):
+        return "the URL must start with http:// or https://"
+    if not parts.hostname:
+        return "the URL has no host"
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"the URL cannot be parsed: {exc}"
+    return None
 
 
 class Deliverer:
@@ -42,52 +79,50 @@ class Deliverer:
         base = min(BACKOFF_CAP_SECONDS, self.backoff * 2 ** (attempts - 1))
         return base * (0.5 + 0.5 * self.jitter())
 
+    @property
+    def lease(self) -> float:
+        return self.timeout + LEASE_MARGIN_SECONDS
+
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-            while True:
-                try:
-                    with self.store.transaction() as tx:
-                        claimed = tx.claim_events(time.time(), LEASE_SECONDS, 20)
-                    if claimed:
-                        await asyncio.gather(*(self.deliver(client, event) for event in claimed))
-                        continue
-                except Exception:  # a delivery loop that stops would strand every event
-                    log.exception("webhook delivery loop error")
-                await asyncio.sleep(POLL_SECONDS)
+        in_flight: dict[int, asyncio.Task] = {}
+        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
+        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=limits,
+                                     trust_env=False) as client:
+            try:
+                while True:
+                    try:
+                        room = MAX_IN_FLIGHT - len(in_flight)
+                        if room > 0:
+                            with self.store.transaction() as tx:
+                                claimed = tx.claim_events(time.time(), self.lease, room)
+                            for event in claimed:
+                                if event["row"] not in in_flight:
+                                    task = asyncio.create_task(self.deliver(client, event))
+                                    in_flight[event["row"]] = task
+                                    task.add_done_callback(lambda _t, row=event["row"]: in_flight.pop(row, None))
+                    except Exception:  # a delivery loop that stops would strand every event
+                        log.exception("webhook delivery loop error")
+                    await asyncio.sleep(POLL_SECONDS)
+            finally:
+                for task in list(in_flight.values()):
+                    task.cancel()  # its lease runs out and another attempt is made later
 
     async def deliver(self, client: httpx.AsyncClient, event: dict) -> None:
-        with self.store.transaction() as tx:
-            url = tx.webhook_url(event["partner_id"])
-        partner = self.partners(event["partner_id"])
         at = event_time(datetime.now(timezone.utc))
         started = time.perf_counter()
-        status_code, error = None, None
-        if url is None or partner is None:
-            error = "no webhook URL is set"
-        elif self.allowed_hosts and urlsplit(url).hostname not in self.allowed_hosts:
-            error = "host not allowed (--webhook-hosts)"  # refused before any lookup or connection
-        else:
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "partner-sandbox-webhooks",
-                "X-TL-Partner-Id": partner.id,
-                "X-TL-Signature": mint_signature(partner, ttl_seconds=SIGNATURE_TTL_SECONDS),
-                "X-TL-Event-Id": event["event_id"],
-            }
-            try:
-                response = await client.post(url, content=event["body"].encode(), headers=headers)
-                status_code = response.status_code
-                if not 200 <= status_code < 300:
-                    error = f"HTTP {status_code}"
-            except httpx.TimeoutException:
-                error = "timeout"
-            except httpx.HTTPError as exc:
-                error = f"connection error: {type(exc).__name__}"
+        retry = True
+        try:
+            status_code, error = await self.attempt(client, event)
+        except Undeliverable as exc:
+            status_code, error, retry = None, str(exc), False
+        except Exception as exc:  # never a stranded event: failed, with the reason
+            log.error("webhook %s cannot be attempted: %s", event["event_id"], type(exc).__name__)
+            status_code, error, retry = None, f"cannot be attempted: {type(exc).__name__}", False
         latency = round((time.perf_counter() - started) * 1000, 2)
         attempts = event["round_attempts"] + 1
         if error is None:
             outcome, next_at = "delivered", 0.0
-        elif attempts >= self.max_attempts:
+        elif not retry or attempts >= self.max_attempts:
             outcome, next_at = "failed", 0.0
         else:
             outcome, next_at = "pending", time.time() + self.delay(attempts)
@@ -95,3 +130,43 @@ class Deliverer:
             tx.record_attempt(event["row"], at, status_code, error, latency, outcome, next_at)
         log.info(json.dumps({"webhook": event["event_id"], "status_code": status_code, "error": error,
                              "outcome": outcome, "latency_ms": latency}))
+
+    async def attempt(self, client: httpx.AsyncClient, event: dict) -> tuple[int | None, str | None]:
+        """One POST of the event: (status code, error or None). Raises Undeliverable."""
+        with self.store.transaction() as tx:
+            url = tx.webhook_url(event["partner_id"])
+        partner = self.partners(event["partner_id"])
+        if url is None or partner is None:
+            return None, "no webhook URL is set"
+        problem = url_problem(url)
+        if problem is not None:
+            raise Undeliverable(problem)
+        if self.allowed_hosts and urlsplit(url).hostname not in self.allowed_hosts:
+            return None, "host not allowed (--webhook-hosts)"  # refused before any lookup or connection
+        headers = {
+            "Content-Type": "application/json",
+            "Accept-Encoding": "identity",
+            "User-Agent": "partner-sandbox-webhooks",
+            "X-TL-Partner-Id": partner.id,
+            "X-TL-Signature": mint_signature(partner, ttl_seconds=SIGNATURE_TTL_SECONDS),
+            "X-TL-Event-Id": event["event_id"],
+        }
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with client.stream("POST", url, content=event["body"].encode(), headers=headers) as response:
+                    read = 0
+                    async for chunk in response.aiter_raw():  # raw: never decompressed
+                        read += len(chunk)
+                        if read >= ANSWER_BYTES:
+                            break  # the rest is not read; the connection is closed with the response
+        except TimeoutError:
+            return None, f"timeout (no whole answer within {self.timeout:g} s)"
+        except httpx.TimeoutException:
+            return None, "timeout"
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise Undeliverable(f"the URL cannot be used: {exc}") from None
+        except httpx.HTTPError as exc:
+            return None, f"connection error: {type(exc).__name__}"
+        if not 200 <= response.status_code < 300:
+            return response.status_code, f"HTTP {response.status_code}"
+        return response.status_code, None
