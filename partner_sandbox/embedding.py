@@ -5,8 +5,7 @@ the default port) is kept in that form."""
 
 from __future__ import annotations
 
-import re
-
+from . import ecma
 from .errors import ApiError
 
 MAX_ORIGINS = 20
@@ -15,7 +14,7 @@ DEFAULT_PORTS = {"http": "80", "https": "443"}
 # scheme, a host name or IPv4 address, an optional port of 0..65535, nothing after.
 PORT = r"(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 ORIGIN_PATTERN = rf"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:0*{PORT})?$"
-_ORIGIN = re.compile(ORIGIN_PATTERN)
+_ORIGIN = ecma.compile(ORIGIN_PATTERN)
 
 
 def canonical_origin(text: str) -> str | None:

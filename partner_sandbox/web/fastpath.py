@@ -41,7 +41,7 @@ class FastLane:
             if param["in"] == "path":
                 part = "[0-9]+" if param["schema"].get("type") == "integer" else "[^/]+"
                 pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{part})")
-        self.route = re.compile(f"^{pattern}$")
+        self.route = re.compile(f"^{pattern}\\Z")
         # Compiled once, in Rust (jsonschema-rs), with Draft 4 semantics as connexion uses.
         media = operation["requestBody"]["content"]["application/json"]
         body_schema = spec.resolve(media["schema"])

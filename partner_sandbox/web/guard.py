@@ -24,7 +24,7 @@ log = logging.getLogger("partner_sandbox")
 MAX_BODY = 64 * 1024
 MAX_HEADERS = 32 * 1024
 MAX_AUTHORIZATION = 8 * 1024
-SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}\Z")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

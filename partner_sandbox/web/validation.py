@@ -12,6 +12,7 @@ from connexion.validators import VALIDATOR_MAP
 from connexion.datastructures import MediaTypeDict
 from starlette.datastructures import MutableHeaders
 
+from .. import ecma
 from ..errors import ApiError
 
 INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
@@ -32,7 +33,8 @@ def _is_int64(value: object) -> bool:
 
 
 def _with_defaults(validator_class):
-    """A validator class that fills in `default` values of absent properties while validating."""
+    """A validator class that fills in `default` values of absent properties while validating, and
+    reads `pattern` as ECMA-262 does (see ecma.py)."""
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def properties(validator, props, instance, schema):
@@ -42,7 +44,11 @@ def _with_defaults(validator_class):
                     instance.setdefault(name, sub["default"])
         yield from validate_properties(validator, props, instance, schema)
 
-    return jsonschema.validators.extend(validator_class, {"properties": properties})
+    def pattern(validator, regex, instance, schema):
+        if validator.is_type(instance, "string") and not ecma.compile(regex).search(instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {regex!r}")
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties, "pattern": pattern})
 
 
 _DefaultsValidator = _with_defaults(jsonschema.Draft4Validator)
