@@ -10,6 +10,7 @@ import sys
 from .auth import Authenticator
 from .domain import system_clock
 from .fixtures import load_world
+from .redaction import install_log_redaction
 from .web.ratelimit import RateLimiter
 from .service import Sandbox
 from .settings import Settings
@@ -35,5 +36,7 @@ def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
 
 
 def configure_logging(level: str) -> None:
-    """Plain lines on stderr: our access log is already JSON; uvicorn's own lines stay as they are."""
+    """Plain lines on stderr: our access log is already JSON; uvicorn's own lines stay as they are.
+    Every record, of any logger, is redacted (redaction.install_log_redaction)."""
+    install_log_redaction()
     logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)

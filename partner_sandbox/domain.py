@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -33,22 +32,6 @@ def new_link_token() -> str:
 def token_digest(token: str) -> str:
     """Links are stored by digest: the store never holds a usable link token."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-_LINK_IN_TEXT = re.compile(r"/qr/[^/?#\s\"'<>]+")
-
-
-def redact_link_tokens(text: str) -> str:
-    """Link tokens travel in URLs (/qr/<token>); wherever they are logged or kept, they are redacted."""
-    return _LINK_IN_TEXT.sub("/qr/<redacted>", text)
-
-
-_TOKEN_FIELD = re.compile(r'("token"\s*:\s*")[^"]*(")')
-
-
-def redact_secrets(text: str) -> str:
-    """A response body as the request journal keeps it: link tokens and Public API tokens redacted."""
-    return _TOKEN_FIELD.sub(r"\1<redacted>\2", redact_link_tokens(text))
 
 
 def rfc3339(moment: datetime) -> str:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from ..auth import Authenticator
 from ..bootstrap import build_sandbox, configure_logging
-from ..domain import redact_link_tokens, redact_secrets
+from ..redaction import redact_link_tokens, redact_secrets
 from ..errors import MEDIA_TYPE, ApiError, AuthError
 from ..resources import control_spec_path, spec_path
 from ..service import Sandbox

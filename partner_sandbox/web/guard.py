@@ -14,7 +14,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..domain import redact_link_tokens
+from ..redaction import redact_link_tokens
 from ..errors import MEDIA_TYPE, ApiError
 from .ratelimit import ClientAddress, RateLimiter
 

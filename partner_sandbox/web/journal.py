@@ -11,11 +11,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain import rfc3339
 from ..errors import ApiError
+from ..redaction import REDACTED, SECRET_HEADERS
 
 log = logging.getLogger("partner_sandbox.web.journal")
 
 BODY_LIMIT = 16 * 1024  # bytes of each body kept
-REDACTED = "<redacted>"
 
 
 def _text(chunks: list[bytes]) -> str | None:
@@ -45,7 +45,7 @@ class RequestJournal:
             try:
                 self.record(entries)
             except ApiError as exc:  # the store is unavailable: the journal loses these entries
-                log.warning("request journal: %d entries not kept: %s", len(entries), exc.detail)
+                log.warning("request journal: %d entries not kept: %s", len(entries), exc.description)
 
     def _add(self, partner_id: str, entry: dict) -> None:
         if not self._pending:
@@ -83,7 +83,7 @@ class RequestJournal:
             partner_id = (context.get("token_info") or {}).get("partner_id")
             if partner_id:
                 headers = {
-                    k.decode("latin-1"): REDACTED if k == b"authorization" else v.decode("latin-1")
+                    k.decode("latin-1"): REDACTED if k in SECRET_HEADERS else v.decode("latin-1")
                     for k, v in scope["headers"]
                 }
                 body = _text(response_body)

@@ -12,8 +12,10 @@ import time
 import httpx
 
 from sandbox_process import QR_PATH, SECRETS, auth_headers
+from test_webhooks import Receiver
 
 SECRETS_ALL = list(SECRETS.values())
+URL_PASSWORD, URL_SECRET, COOKIE_SECRET = "pw-9f3a1c7e", "sig-77b2d0e4", "cookie-5e8c21aa"
 
 
 def test_state_survives_a_restart(start_sandbox):
@@ -179,18 +181,28 @@ def test_logs_never_contain_tokens_secrets_link_tokens_or_public_api_tokens(star
     server.client.post(qr.format(10), headers={"Authorization": "Bearer " + jwts[0][:-4] + "AAAA",
                                                "X-TL-Partner-Id": "sandbox-partner"})
     server.client.get("/qr/" + links[0])
+    server.client.get("/qr//" + links[0])  # a doubled slash still names the link
     server.client.post(f"/qr/{links[1]}/scan")
-    server.client.request("PUT", "/sandbox/v1/webhook", headers=headers(), json={"url": "http://127.0.0.1:9/hook"})
+    # A receiver that answers (httpx logs each request it makes), its URL carrying credentials.
+    receiver = Receiver()
+    hook = f"http://hookuser:{URL_PASSWORD}@127.0.0.1:{receiver.port}/hooks?sig={URL_SECRET}"
+    server.client.request("PUT", "/sandbox/v1/webhook", headers=headers(), json={"url": hook})
     server.client.post(qr.format(11), headers=headers())  # disconnects: a webhook attempt, signed
+    receiver.wait_for(1)
+    receiver.stop()
+    cookies = {"Cookie": f"session={COOKIE_SECRET}", "Proxy-Authorization": f"Basic {COOKIE_SECRET}"}
+    server.client.get("/partner/api/v1/workspaces/qa-workspace", headers=headers(**cookies))
     api_tokens = [server.client.get("/partner/api/v1/workspaces/qa-workspace/api-token", headers=headers()).json()["token"],
                   server.client.post("/partner/api/v1/workspaces/qa-workspace/api-token", headers=headers()).json()["token"]]
     server.client.post("/sandbox/v1/public-api-token/check", headers=headers(), json={"token": api_tokens[1]})
-    server.client.get("/sandbox/v1/requests", headers=headers())
+    journal = server.client.get("/sandbox/v1/requests", headers=headers()).text
+    assert COOKIE_SECRET not in journal and '"cookie": "<redacted>"' in journal.lower()
     time.sleep(0.5)
     server.stop()
     out = server.output()
     assert '"path": "/qr/<redacted>"' in out and '"path": "/qr/<redacted>/scan"' in out  # the log saw them
     assert "webhook" in out  # and the delivery attempt
-    for secret in [*jwts, SECRETS_ALL[0], SECRETS_ALL[1], *links, *api_tokens]:
+    assert "HTTP Request: POST http://<redacted>@127.0.0.1" in out  # httpx's own line, redacted
+    for secret in [*jwts, SECRETS_ALL[0], SECRETS_ALL[1], *links, *api_tokens, URL_PASSWORD, URL_SECRET, COOKIE_SECRET]:
         assert secret not in out
     assert "eyJ" not in out  # no JWT of any kind (webhook signatures included): their header starts so

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from partner_sandbox import domain, pairing
+from partner_sandbox import domain, pairing, redaction
 from partner_sandbox.errors import ApiError
 from partner_sandbox.fixtures import parse_world
 from partner_sandbox.store import PostgresStore, SqliteStore
@@ -279,7 +279,7 @@ def test_scan_keeps_a_fixture_account(store):
 
 def test_link_tokens_are_redacted_from_text():
     text = '{"qr_link": "http://h:8080/qr/abcDEF_-123"} GET /qr/xyz/scan'
-    assert domain.redact_link_tokens(text) == '{"qr_link": "http://h:8080/qr/<redacted>"} GET /qr/<redacted>/scan'
+    assert redaction.redact_link_tokens(text) == '{"qr_link": "http://h:8080/qr/<redacted>"} GET /qr/<redacted>/scan'
 
 
 # --- webhook events and their outbox -----------------------------------------------------------
