@@ -20,6 +20,7 @@ LEEWAY_SECONDS = 30  # clock skew tolerated on nbf and exp; documented in openap
 # never accepts a token carrying it as credentials.
 USE_CLAIM, SIGNATURE_USE = "tl_use", "webhook_signature"
 VERIFIED_CACHE_SIZE = 10_000
+MAX_TIME = 2**53  # seconds: any nbf or exp past this is no time a clock reaches (and no float holds it exactly)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,12 @@ class Authenticator:
             raise AuthError("invalid_signature", "The token signature does not verify") from None
         except jwt.InvalidTokenError as exc:
             raise AuthError("token_decode_error", f"The token is invalid: {exc}") from None
+        except (OverflowError, ValueError, TypeError):  # e.g. an exp of 10**400 or 1e999
+            raise AuthError("token_decode_error", "The token's nbf or exp is not a usable time") from None
         if not isinstance(claims.get("partner_id"), str):
             raise AuthError("token_decode_error", "The partner_id claim must be a string")
+        if not all(isinstance(claims[c], (int, float)) and abs(claims[c]) < MAX_TIME for c in ("nbf", "exp")):
+            raise AuthError("token_decode_error", "The token's nbf or exp is not a usable time")
         if claims.get(USE_CLAIM) == SIGNATURE_USE:
             raise AuthError("invalid_signature", "A webhook signature is not an API credential; mint a token")
         return claims

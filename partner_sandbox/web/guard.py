@@ -36,9 +36,10 @@ API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'no
 
 class Guard:
     def __init__(self, app: ASGIApp, *, api_prefix: str, ip_limiter: RateLimiter | None = None,
-                 client_address: ClientAddress | None = None):
+                 client_address: ClientAddress | None = None, ui_paths: tuple[str, ...] = ()):
         self.app = app
         self.api_prefix = api_prefix.rstrip("/") + "/"
+        self.ui_paths = tuple(p.rstrip("/") for p in ui_paths)  # Swagger UI: pages with scripts of their own
         self.ip_limiter = ip_limiter  # limits the Partner API's requests per client IP
         self.client_address = client_address or ClientAddress()
 
@@ -48,7 +49,8 @@ class Guard:
             return
         incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
         rid = incoming.decode() if SANE_REQUEST_ID.match(incoming) else os.urandom(16).hex()
-        is_page = "/ui" in scope["path"] or scope["path"].startswith("/qr/")
+        path = scope["path"]
+        is_page = path.startswith("/qr/") or any(path == p or path.startswith(p + "/") for p in self.ui_paths)
         began = time.perf_counter()
         started = False
         status = 500
@@ -91,6 +93,8 @@ class Guard:
                 self.ip_limiter.check(self.client_address(scope), who="client IP")
             except ApiError as exc:
                 error = exc
+        if error is None:
+            scope = _media_type_lowered(scope)
         if error is None and any(k == b"transfer-encoding" for k, _ in scope["headers"]):
             read = await _whole_body(scope, receive)
             if read is None:
@@ -112,6 +116,20 @@ class Guard:
             if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
                 return _too_large()
         return None
+
+
+def _media_type_lowered(scope: Scope) -> Scope:
+    """Media types are case-insensitive (RFC 9110 §8.3.1): `APPLICATION/JSON` is JSON. The type is
+    lower-cased here (its parameters kept), so that everything behind the guard reads it as such."""
+    for i, (name, value) in enumerate(scope["headers"]):
+        if name == b"content-type":
+            media, sep, params = value.partition(b";")
+            lowered = media.strip().lower()
+            if lowered != media:
+                headers = list(scope["headers"])
+                headers[i] = (name, lowered + sep + params)
+                return {**scope, "headers": headers}
+    return scope
 
 
 async def _whole_body(scope: Scope, receive: Receive) -> tuple[Scope, Receive, ApiError | None] | None:

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from .. import domain, embedding, pairing
 from ..errors import ApiError
 from .guard import API_CSP
+from .validation import json_object
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
@@ -304,13 +305,13 @@ def register(app, sandbox_of) -> None:
 
 
 async def _json_object(request: Request) -> dict:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise ApiError("invalid_request", "(body): not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError("invalid_request", "(body): must be a JSON object")
-    return body
+    """The body of a flow endpoint: JSON, as the page's script sends it (a body of another type, a
+    form or text/plain, is what a page of another site could send without asking: 415)."""
+    media = request.headers.get("content-type")
+    raw = await request.body()
+    if (media is not None or raw) and (media or "").split(";")[0].strip() != "application/json":
+        raise ApiError("unsupported_media_type", f"Content-Type '{media or ''}' is not supported; send application/json")
+    return json_object(raw)
 
 
 def _string(body: dict, name: str) -> str:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+import starlette.convertors
+from connexion.frameworks.starlette import IntegerConverter
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.resolver import Resolution, Resolver
 
 from ..resources import HANDLERS, handlers_package
@@ -34,3 +37,31 @@ class TagResolver(Resolver):
         operation_id = operation.operation_id
         tags = operation._operation.get("tags", [])  # connexion keeps the operation's object, unexposed
         return Resolution(self.resolve_function_from_operation_id(handler_name(operation_id, tags)), operation_id)
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """A path's integer, as connexion's converter reads it, but one too long to be any integer the
+    API takes stays text, for validation to refuse (400) instead of Python's int() raising (it
+    converts at most 4,300 digits) on the way to the route."""
+
+    MAX_DIGITS = 64
+
+    def convert(self, value: str):
+        return super().convert(value) if len(value) <= self.MAX_DIGITS else value
+
+
+class BoundedRouting(RoutingMiddleware):
+    """connexion's routing middleware with the integer converter above (connexion registers its own
+    when this middleware is built, just before its routes are compiled), and no redirects: a path
+    that matches no operation, `/workspaces/` with its slash or `/workspaces//users` included, is
+    the 404 envelope, not a 307 to a path that may not exist either."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        starlette.convertors.register_url_convertor("int", BoundedIntegerConverter())
+        self.router.redirect_slashes = False
+
+    def add_api(self, *args, **kwargs) -> None:
+        super().add_api(*args, **kwargs)
+        for route in self.router.routes:
+            route.app.redirect_slashes = False

@@ -15,11 +15,14 @@ class WrittenSpecAPI(SwaggerUIAPI):
 
 
 class WrittenSpecSwaggerUI(SwaggerUIMiddleware):
+    """Also: the base path alone (`/partner/api/v1`) is no redirect to a 404 but the 404 itself;
+    `<base>/ui` still redirects to Swagger UI at `<base>/ui/`."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.router.redirect_slashes = False
+
     def add_api(self, specification, base_path=None, arguments=None, **kwargs) -> None:
         api = WrittenSpecAPI(specification, base_path=base_path, arguments=arguments, default=self.default_fn, **kwargs)
         self.router.mount(api.base_path, app=api.router)
 
-
-def middlewares(defaults: list) -> list:
-    """connexion's middleware list with the Swagger UI middleware replaced by the one above."""
-    return [WrittenSpecSwaggerUI if m is SwaggerUIMiddleware else m for m in defaults]

@@ -76,6 +76,8 @@ def _first_error(validator: jsonschema.protocols.Validator, value: object) -> js
 def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "type" and error.instance is None:
         return f"null is not of type '{error.validator_value}'"
+    if error.validator == "type" and isinstance(error.instance, str) and len(error.instance) > 64:
+        return f"a value of {len(error.instance)} characters is not of type '{error.validator_value}'"
     if error.validator == "format" and error.validator_value in INT_RANGES:
         low, high = INT_RANGES[error.validator_value]
         return f"{error.instance} is outside the {error.validator_value} range {low}..{high}"
@@ -99,6 +101,30 @@ def _json_type(value: object) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number"
     )
+
+
+def json_object(raw: bytes, encoding: str = "utf-8") -> dict:
+    """A request body that must be a JSON object, or the 400 naming what is wrong with it; no body
+    (or zero bytes) is `{}`, for the schema's defaults. The one reader of JSON request bodies."""
+    if not raw:
+        return {}
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise ApiError("invalid_request", f"The request body is not valid {encoding} text") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            "invalid_request", f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise ApiError("invalid_request", "The request body is nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise ApiError("invalid_request", f"The request body holds a number that is too long: {exc}".split(";")[0]) from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_request", f"The request body must be a JSON object, not {_json_type(body)}")
+    return body
 
 
 def validator_map(schemas: CompiledSchemas) -> dict:
@@ -142,26 +168,7 @@ def validator_map(schemas: CompiledSchemas) -> dict:
             return receive, scope
 
         async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope) -> t.Any:
-            raw = b"".join([chunk async for chunk in stream])
-            if not raw:
-                # No body, or `Content-Type: application/json` with zero bytes: the schema's defaults.
-                return {}
-            try:
-                text = raw.decode(self._encoding)
-            except (UnicodeDecodeError, LookupError):
-                raise ApiError("invalid_request", f"The request body is not valid {self._encoding} text") from None
-            try:
-                body = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ApiError(
-                    "invalid_request",
-                    f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                ) from None
-            except RecursionError:
-                raise ApiError("invalid_request", "The request body is nested too deeply") from None
-            if not isinstance(body, dict):
-                raise ApiError("invalid_request", f"The request body must be a JSON object, not {_json_type(body)}")
-            return body
+            return json_object(b"".join([chunk async for chunk in stream]), self._encoding)
 
         def _validate(self, body: t.Any) -> None:
             error = _first_error(schemas.get(self._schema), body)

@@ -86,7 +86,12 @@ def test_the_flow_endpoints_answer_the_envelope_for_bad_input(server):
     link = server.qr_link("qa-workspace", 202)
     assert flow(server, link).json() == {"link": "active", "error": None, "qr": None, "pairing": None}
     assert_error(server.client.get(link.rsplit("/", 1)[0] + "/no-such-token/flow"), 404, "not_found")
-    assert_error(server.client.post(link + "/flow/phone", content=b"{not json"), 400, "invalid_request")
+    assert_error(server.client.post(link + "/flow/phone", content=b"{not json",
+                                    headers={"Content-Type": "application/json"}), 400, "invalid_request")
+    # a body not declared JSON (a form, text/plain: what another site's page sends unasked) is 415
+    assert_error(server.client.post(link + "/flow/phone", content=b'{"phone": "+31612345678"}'), 415,
+                 "unsupported_media_type")
+    assert_error(server.client.post(link + "/flow/qr", data={"a": "b"}), 415, "unsupported_media_type")
     assert "phone" in assert_error(flow(server, link, "/phone", {"phone": 31612345678}), 400,
                                    "invalid_request")["description"]
     assert_error(server.client.post(link + "/flow/phone", json=["+31612345678"]), 400, "invalid_request")
