@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import os
 import re
+import signal
 import sys
 import warnings
 from dataclasses import replace
@@ -49,14 +50,18 @@ def _serve(args: argparse.Namespace) -> int:
     common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, http=SandboxH11Protocol, ws="none",
                   proxy_headers=False)
+    # The settings of every server process (the protocol reads its limits there); workers build
+    # their app from them. The store was seeded above.
+    os.environ[WORKER_SETTINGS] = replace(settings, reset=False).to_json()
+    # uvicorn re-raises a SIGTERM it drained on: with this handler the drained server then exits 0,
+    # as process managers expect, instead of dying of the signal (143).
+    signal.signal(signal.SIGTERM, lambda *_: None)
     if settings.workers == 1:
         from .web.app import create_app
 
         uvicorn.run(create_app(settings, sandbox), **common)
     else:
-        # Each worker process builds its app from the same settings; the store was seeded above.
         sandbox.store.close()
-        os.environ[WORKER_SETTINGS] = replace(settings, reset=False).to_json()
         uvicorn.run("partner_sandbox.web.app:worker_app", factory=True, workers=settings.workers, **common)
     return 0
 

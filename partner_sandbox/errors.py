@@ -36,6 +36,7 @@ CODES: dict[str, tuple[int, bool]] = {
     "clock_out_of_range": (409, False),
     "pairing_code_rejected": (409, False),
     "connection_failed": (409, False),
+    "request_timeout": (408, False),
     "payload_too_large": (413, False),
     "unsupported_media_type": (415, False),
     "rate_limited": (429, False),

@@ -37,6 +37,8 @@ class Settings:
     rate_limit: str = "10000"  # requests a second per partner, or "production" (see RatePolicy)
     trusted_proxies: str = ""  # comma-separated proxies whose Forwarded / X-Forwarded-For count; empty: none
     qr_rotation_seconds: float = 45.0  # how long each image of the embedded page's QR flow lasts
+    header_timeout: float = 10.0  # seconds a request head has to arrive whole (0: no limit)
+    max_connections: int = 1000  # open connections a server process holds; past them, 503
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
@@ -62,6 +64,13 @@ class Settings:
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+def process_settings() -> Settings:
+    """The settings of this server process: `serve` hands them to its processes in WORKER_SETTINGS
+    (defaults where there are none, as in a test's own app)."""
+    text = os.environ.get(WORKER_SETTINGS)
+    return Settings.from_json(text) if text else Settings()
 
 
 def _env_bool(value: str, name: str) -> bool:
@@ -171,6 +180,20 @@ def add_serve_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] 
         " partner's clock (default: %(default)s, as WhatsApp; the flow times out after 5 images)",
     )
     parser.add_argument(
+        "--header-timeout",
+        type=_non_negative(float),
+        default=default("header_timeout", defaults.header_timeout),
+        help="seconds a client has to send a request's head (line and headers) whole; a slower or idle"
+        " one is answered 408 and closed (default: %(default)s; 0: no limit)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_non_negative(int),
+        default=default("max_connections", defaults.max_connections),
+        help="open connections each server process holds; each one past them is answered 503 and"
+        " closed (default: %(default)s)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(default("workers", defaults.workers)),
@@ -192,6 +215,19 @@ def _trusted_proxies(text: str) -> str:
         return ClientAddress.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value >= 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text} must be a finite number of 0 or more")
+        return value
+
+    return parse
 
 
 def _rotation(text: str) -> float:
@@ -223,4 +259,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         rate_limit=_rate_limit(str(args.rate_limit)),
         trusted_proxies=_trusted_proxies(str(args.trusted_proxies)),
         qr_rotation_seconds=args.qr_rotation_seconds,
+        header_timeout=float(args.header_timeout),
+        max_connections=max(1, int(args.max_connections)),
     )

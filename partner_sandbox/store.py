@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -116,6 +117,7 @@ CREATE TABLE IF NOT EXISTS journal (
     entry TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_by_partner ON journal (partner_id, id);
+CREATE TABLE IF NOT EXISTS journal_counts (partner_id TEXT PRIMARY KEY, written {bigint} NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (partner_id TEXT PRIMARY KEY, url TEXT NOT NULL);
 -- The outbox: an event is written in the transaction of the change that causes it.
 CREATE TABLE IF NOT EXISTS webhook_events (
@@ -162,7 +164,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_active_link_per_user
 # Raised when the schema changes. A database of another version holds a sandbox world of another
 # shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
 SCHEMA_VERSION = "5"
-TABLES = ("rate_buckets", "link_flows", "links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts",
+TABLES = ("journal_counts", "rate_buckets", "link_flows", "links", "api_tokens", "users", "workspaces", "counters", "clocks", "journal", "webhook_attempts",
           "webhook_events", "webhooks", "partners", "meta")
 SQLITE_SCHEMA = SCHEMA_TEMPLATE.format(id="INTEGER PRIMARY KEY", bigint="INTEGER", real="REAL")
 POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
@@ -544,11 +546,15 @@ class SqlTransaction(Transaction):
         return [Partner(row[0], row[1], bool(row[2])) for row in rows]
 
     def add_journal_entry(self, partner_id: str, entry: dict) -> None:
-        entry_id = self._conn.execute(
-            "INSERT INTO journal (partner_id, entry) VALUES (?, ?) RETURNING id", (partner_id, json.dumps(entry))
+        self._conn.execute("INSERT INTO journal (partner_id, entry) VALUES (?, ?)", (partner_id, json.dumps(entry)))
+        # The partner's own count of entries: every JOURNAL_TRIM_EVERY-th of them trims, so at most
+        # JOURNAL_LIMIT + JOURNAL_TRIM_EVERY rows a partner, whoever else writes in between.
+        written = self._conn.execute(
+            "INSERT INTO journal_counts (partner_id, written) VALUES (?, 1) ON CONFLICT (partner_id)"
+            " DO UPDATE SET written = journal_counts.written + 1 RETURNING written", (partner_id,),
         ).fetchone()[0]
-        if entry_id % JOURNAL_TRIM_EVERY:
-            return  # trimmed now and then: at most JOURNAL_LIMIT + JOURNAL_TRIM_EVERY rows a partner
+        if written % JOURNAL_TRIM_EVERY:
+            return
         self._conn.execute(
             "DELETE FROM journal WHERE partner_id = ? AND id <= "
             "(SELECT id FROM journal WHERE partner_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
@@ -684,8 +690,13 @@ class _OneConnection:
             return tx.partners()
 
     def ping(self) -> None:
+        self._check_file()
         with self._lock:
             self._conn.execute("SELECT 1").fetchone()
+
+    def _check_file(self) -> None:
+        """Raise the 503 when the store's file is no longer the one at its path (a database file has
+        one; a server has nothing to check)."""
 
 
 class SqliteStore(_OneConnection):
@@ -719,6 +730,15 @@ class SqliteStore(_OneConnection):
         with self._immediate() as conn:
             _migrate(_Sql(conn), _statements(SQLITE_SCHEMA),
                      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+        # The file this connection writes: deleted or replaced under a running server, its writes
+        # would go to an unlinked file and be gone at the next start.
+        self._file = target if is_file else None
+        self._identity = _identity(target) if is_file else None
+
+    def _check_file(self) -> None:
+        if self._file is not None and _identity(self._file) != self._identity:
+            raise ApiError("service_unavailable", "The database file was deleted or replaced while the sandbox"
+                           " ran; restart it to start from a new one", headers={"Retry-After": "1"})
 
     @contextmanager
     def _immediate(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -749,6 +769,7 @@ class SqliteStore(_OneConnection):
         request journal) whose last moments may be lost to a power cut; the next durable commit
         syncs them too. A database that cannot be written (read-only, full, locked too long) is a
         503: the transaction rolled back, nothing was answered as stored."""
+        self._check_file()
         try:
             with self._immediate(durable) as conn:
                 yield SqlTransaction(_Sql(conn))
@@ -829,6 +850,15 @@ class PostgresStore(_OneConnection):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def unavailable(exc: Exception) -> ApiError:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import BearerSecurityHandler
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -22,7 +23,7 @@ from ..redaction import redact_link_tokens, redact_secrets
 from ..errors import MEDIA_TYPE, ApiError, AuthError
 from ..resources import control_spec_path, spec_path
 from ..service import Sandbox
-from ..settings import WORKER_SETTINGS, Settings
+from ..settings import Settings, process_settings
 from ..spec import SpecDocument
 from ..webhooks import Deliverer
 from . import pages
@@ -31,12 +32,15 @@ from .forced import ForcedResponses
 from .guard import Guard
 from .journal import RequestJournal
 from .ratelimit import ClientAddress, RateLimiter, SharedRateLimiter
-from .routing import TagResolver
-from .served_spec import middlewares
+from .routing import BoundedRouting, TagResolver
+from .served_spec import WrittenSpecSwaggerUI
 from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion
 
 log = logging.getLogger("partner_sandbox")
+# connexion's middleware that the sandbox replaces with its own: the specs served as written, and
+# integers in paths that never reach int() when too long to be one.
+OWN_MIDDLEWARE = {SwaggerUIMiddleware: WrittenSpecSwaggerUI, RoutingMiddleware: BoundedRouting}
 
 
 
@@ -104,7 +108,7 @@ def _unexpected_handler(request: ConnexionRequest, exc: Exception) -> ConnexionR
 
 def worker_app() -> ASGIApp:
     """The app factory uvicorn calls in each worker process of `serve --workers N`."""
-    settings = Settings.from_json(os.environ[WORKER_SETTINGS])
+    settings = process_settings()
     configure_logging(settings.log_level)
     return create_app(settings, build_sandbox(settings, seed=False))
 
@@ -119,7 +123,8 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets)
     policy = settings.rate_policy
     ip_limiter = SharedRateLimiter(sandbox.store, policy.rate, policy.capacity) if policy.per == "ip" else None
-    return Guard(journal, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter,
+    ui_paths = (partner_doc.base_path + "/ui", SpecDocument.load(control_spec_path()).base_path + "/ui")
+    return Guard(journal, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter, ui_paths=ui_paths,
                  client_address=ClientAddress(settings.trusted_proxies))
 
 
@@ -148,13 +153,16 @@ def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocumen
         __name__,
         specification_dir=partner_api.parent,
         lifespan=lifespan,
-        middlewares=middlewares(ConnexionMiddleware.default_middlewares),
+        middlewares=[OWN_MIDDLEWARE.get(m, m) for m in ConnexionMiddleware.default_middlewares],
         security_map=security_map(sandbox.authenticator, sandbox.limiter),
         validator_map=validator_map(CompiledSchemas()),
         resolver=TagResolver(),
     )
     for spec in (partner_api, controls):
         app.add_api(spec.name, validate_responses=settings.validate_responses)
+    # A path that matches nothing is the 404 envelope, not a redirect to the same path with a slash
+    # (the app's own router: connexion's routing and Swagger UI middleware are set so in theirs).
+    app._middleware_app.router.redirect_slashes = False
     app.add_error_handler(ApiError, _api_error_handler)
     app.add_error_handler(ProblemException, _connexion_problem_handler)
     app.add_error_handler(HTTPException, _http_exception_handler)

@@ -7,14 +7,21 @@
   which is why the server does not use it.
 - The errors the server itself answers before any app runs (a request that is not HTTP/1.1, a
   request head over the limit) are the API's error envelope, not plain text.
+- Slow and idle clients are bounded: a request head must arrive whole within `--header-timeout`
+  (else 408, closed), and a process serves at most `--max-connections` connections (past that,
+  each new one is answered 503 and closed at once).
 """
 
 from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..errors import ApiError
+from ..settings import process_settings
 from .guard import API_CSP, MAX_HEADERS, SECURITY_HEADERS, error_head
 
 # h11 buffers at most this much of a request head: past the guard's own header limit, so that the
@@ -43,19 +50,65 @@ def protocol_error(refusal: h11.RemoteProtocolError | None) -> ApiError:
     return ApiError("invalid_request", f"The request is not valid HTTP/1.1: {reason}")
 
 
+def raw_answer(error: ApiError) -> bytes:
+    """An error as the bytes of a whole HTTP/1.1 response, for a connection no app runs on (the
+    guard's security headers added here); the connection is closed after it."""
+    body = error.body()
+    head = [f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}".encode()]
+    head += [name + b": " + value for name, value in (*error_head(error, body), *SECURITY_HEADERS, API_CSP)]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
 class SandboxH11Protocol(H11Protocol):
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.conn = _Connection(h11.SERVER, MAX_REQUEST_HEAD)
+        settings = process_settings()
+        self.header_timeout = settings.header_timeout
+        self.max_connections = settings.max_connections
+        self.limit_concurrency = None  # uvicorn's own bound answers in plain text; ours is in connection_made
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            self._refuse(ApiError("service_unavailable", f"The sandbox holds at most {self.max_connections}"
+                                  " connections a process; retry shortly", headers={"Retry-After": "1"}))
+            return
+        self._await_head()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self._await_head()  # a request begins (or a kept-alive connection's next one)
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._head_arrived()
+
+    def connection_lost(self, exc) -> None:
+        self._head_arrived()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        if self._head_timer is None and self.header_timeout > 0:
+            self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _head_arrived(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._refuse(ApiError("request_timeout", f"The request head did not arrive within"
+                                  f" {self.header_timeout:g} s"))
+
+    def _refuse(self, error: ApiError) -> None:
+        self.transport.write(raw_answer(error))
+        self.transport.close()
 
     def _should_upgrade(self) -> bool:
         return False  # no upgrade is performed, so none is logged as unsupported either
 
     def send_400_response(self, msg: str) -> None:
-        error = protocol_error(self.conn.refusal)
-        body = error.body()
-        # No app runs for it, so the guard's security headers are added here.
-        head = h11.Response(status_code=error.status, headers=[*error_head(error, body), *SECURITY_HEADERS, API_CSP])
-        for event in (head, h11.Data(data=body), h11.EndOfMessage()):
-            self.transport.write(self.conn.send(event))
-        self.transport.close()
+        self._refuse(protocol_error(self.conn.refusal))
