@@ -121,11 +121,14 @@ def main() -> None:
     wrk_env = {"BENCH_TOKEN": token(), "BENCH_USERS": str(args.users), "BENCH_PARTNER": PARTNER,
                "BENCH_WORKSPACE": WORKSPACE}
 
-    bare_port = free_port()
-    bare = Server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port", str(bare_port),
-                   "--log-level", "warning", "--no-access-log"], bare_port, "/")
-    results["bare uvicorn app (constant JSON)"] = run_wrk(bare_port, args, wrk_env)
-    bare.stop()
+    # The yardstick, on uvicorn's default protocol (httptools) and on h11, which the sandbox runs
+    # (partner_sandbox/web/protocol.py): the second row is what the protocol alone costs.
+    for protocol, name in (("httptools", "bare uvicorn app (constant JSON)"), ("h11", "bare uvicorn app, h11")):
+        bare_port = free_port()
+        bare = Server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port",
+                       str(bare_port), "--http", protocol, "--log-level", "warning", "--no-access-log"], bare_port, "/")
+        results[name] = run_wrk(bare_port, args, wrk_env)
+        bare.stop()
 
     if PRISM.exists():
         prism_port = free_port()
