@@ -12,7 +12,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import ContextManager, Iterator, Protocol
+from typing import Callable, ContextManager, Iterator, Protocol
 
 from .auth import Partner
 from .domain import (
@@ -584,17 +584,25 @@ class SqlTransaction(Transaction):
             (str(uuid.uuid4()), partner_id, workspace_id, user_id, json.dumps(body), body["triggered_at"], partner_id),
         )
 
-    def claim_events(self, now: float, lease: float, limit: int) -> list[dict]:
-        """Due events, each the oldest pending one of its workspace (order per workspace), leased for `lease` s."""
+    def claim_events(self, now: float, lease: float, limit: int, *, room: Callable[[str], int] | None = None
+                     ) -> list[dict]:
+        """Due events, each the oldest pending one of its workspace (order per workspace), leased for
+        `lease` s; at most `room(partner)` of each partner's (the caller's share for that partner)."""
         rows = self._conn.execute(
             "SELECT e.id, e.event_id, e.partner_id, e.body, e.round_attempts FROM webhook_events e"
             " WHERE e.status = 'pending' AND e.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM webhook_events p"
             " WHERE p.workspace_id = e.workspace_id AND p.status = 'pending' AND p.id < e.id)"
             " ORDER BY e.id LIMIT ?",
-            (now, limit),
+            (now, limit * 4),
         ).fetchall()
-        claimed = []
+        claimed: list[dict] = []
+        taken_of: dict[str, int] = {}
         for row in rows:
+            if len(claimed) >= limit:
+                break
+            if room is not None and taken_of.get(row[2], 0) >= room(row[2]):
+                continue  # this partner has its share in flight: other partners' events go first
+            taken_of[row[2]] = taken_of.get(row[2], 0) + 1
             # compare-and-set, so that two processes never take the same event
             taken = self._conn.execute(
                 "UPDATE webhook_events SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?"

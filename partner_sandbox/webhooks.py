@@ -4,7 +4,8 @@ with retries (exponential backoff and jitter) up to a bound.
 No receiver can jam it: every attempt has a total deadline (connect, send and answer together), an
 answer is read up to ANSWER_BYTES and never decompressed, each event is delivered by a task of its
 own (events of other workspaces and partners never wait on it; a workspace's events go one at a
-time, in order, because the outbox hands out only the oldest pending one of each workspace), and an
+time, in order, because the outbox hands out only the oldest pending one of each workspace; one
+partner has at most PARTNER_IN_FLIGHT of a process's MAX_IN_FLIGHT attempts open at once), and an
 event whose URL cannot be attempted is failed at once with the reason, so it never holds back the
 next one. An event is never in flight twice: its lease outlasts the attempt's deadline."""
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 import logging
 import random
 import time
@@ -32,6 +34,7 @@ LEASE_MARGIN_SECONDS = 30.0  # a claimed event is left alone by every process th
 BACKOFF_CAP_SECONDS = 300.0
 SIGNATURE_TTL_SECONDS = 300
 MAX_IN_FLIGHT = 64  # attempts at once in one process
+PARTNER_IN_FLIGHT = 16  # of them, one partner's at most: a partner with many slow receivers leaves room
 ANSWER_BYTES = 16 * 1024  # read of a receiver's answer; the rest is never read
 MAX_URL = 2048
 
@@ -85,6 +88,7 @@ class Deliverer:
 
     async def run(self) -> None:
         in_flight: dict[int, asyncio.Task] = {}
+        partner_of: dict[int, str] = {}
         limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
         async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=limits,
                                      trust_env=False) as client:
@@ -93,13 +97,17 @@ class Deliverer:
                     try:
                         room = MAX_IN_FLIGHT - len(in_flight)
                         if room > 0:
+                            busy = Counter(partner_of.values())
                             with self.store.transaction() as tx:
-                                claimed = tx.claim_events(time.time(), self.lease, room)
+                                claimed = tx.claim_events(time.time(), self.lease, room,
+                                                          room=lambda partner: PARTNER_IN_FLIGHT - busy[partner])
                             for event in claimed:
                                 if event["row"] not in in_flight:
                                     task = asyncio.create_task(self.deliver(client, event))
                                     in_flight[event["row"]] = task
-                                    task.add_done_callback(lambda _t, row=event["row"]: in_flight.pop(row, None))
+                                    partner_of[event["row"]] = event["partner_id"]
+                                    task.add_done_callback(
+                                        lambda _t, row=event["row"]: (in_flight.pop(row, None), partner_of.pop(row, None)))
                     except Exception:  # a delivery loop that stops would strand every event
                         log.exception("webhook delivery loop error")
                     await asyncio.sleep(POLL_SECONDS)

@@ -21,7 +21,7 @@ from ..errors import ApiError
 from ..service import Sandbox
 from ..spec import SpecDocument
 from . import views
-from .validation import STORABLE
+from .validation import STORABLE, json_object
 from .versioning import API_VERSION_HEADER
 
 MAX_BODY = 64 * 1024
@@ -89,10 +89,10 @@ class FastLane:
                 headers.get(b"authorization", b"").decode("latin-1") or None,
                 headers.get(b"x-tl-partner-id", b"").decode("latin-1") or None,
             )
-            document = json.loads(body.decode("utf-8")) if body else {}
-        except (ValueError, ApiError, RecursionError):
+            document = json_object(body)
+        except (ValueError, ApiError):
             return None
-        if not isinstance(document, dict) or not STORABLE[0] <= user_id <= STORABLE[1]:
+        if not STORABLE[0] <= user_id <= STORABLE[1]:
             return None
         if self.sandbox.limiter.take(partner_id):
             return None  # over the rate: connexion's security layer answers the 429

@@ -4,6 +4,7 @@ absent JSON body read as `{}` with the spec's defaults applied, and schemas comp
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 
 import jsonschema
@@ -103,6 +104,9 @@ def _json_type(value: object) -> str:
     )
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def json_object(raw: bytes, encoding: str = "utf-8") -> dict:
     """A request body that must be a JSON object, or the 400 naming what is wrong with it; no body
     (or zero bytes) is `{}`, for the schema's defaults. The one reader of JSON request bodies."""
@@ -124,6 +128,12 @@ def json_object(raw: bytes, encoding: str = "utf-8") -> dict:
         raise ApiError("invalid_request", f"The request body holds a number that is too long: {exc}".split(";")[0]) from None
     if not isinstance(body, dict):
         raise ApiError("invalid_request", f"The request body must be a JSON object, not {_json_type(body)}")
+    if _SURROGATE_ESCAPE.search(text):  # only an escape can make one: checked only when there is one
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError("invalid_request", "The request body holds a lone surrogate (\\ud800-\\udfff"
+                           " without its pair), which is no character") from None
     return body
 
 

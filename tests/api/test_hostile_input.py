@@ -39,12 +39,21 @@ def operations() -> list[tuple[str, str, dict, str]]:
             params = [doc.resolve(p) for p in op.get("parameters", [])]
             found.append((method.upper(), doc.base_path + template,
                           {"path": {p["name"]: p["schema"].get("type") for p in params if p["in"] == "path"},
-                           "body": "requestBody" in op},
+                           "body": "requestBody" in op, "fields": sorted(body_fields(doc, op))},
                           op["operationId"]))
-    for step in ("qr", "phone", "scan"):
-        found.append(("POST", "/qr/{token}/flow/" + step, {"path": {"token": "string"}, "body": True, "page": True},
-                      f"flow-{step}"))
+    for step, fields in (("qr", []), ("phone", ["phone"]), ("scan", ["qr"])):
+        found.append(("POST", "/qr/{token}/flow/" + step,
+                      {"path": {"token": "string"}, "body": True, "page": True, "fields": fields}, f"flow-{step}"))
     return found
+
+
+def body_fields(doc: SpecDocument, op: dict) -> set[str]:
+    """The property names of an operation's JSON body, every branch of a oneOf included."""
+    schema = doc.inline(((op.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema", {}))
+    names = set(schema.get("properties", {}))
+    for branch in schema.get("oneOf", []) + schema.get("anyOf", []):
+        names |= set(branch.get("properties", {}))
+    return names
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +219,42 @@ def test_a_workspace_whose_id_starts_with_ui_keeps_the_apis_csp(server):
     swagger = server.client.get("/partner/api/v1/ui/")
     assert swagger.status_code == 200 and swagger.headers.get("content-security-policy") != \
         "default-src 'none'; frame-ancestors 'none'"  # Swagger UI keeps its scripts
+
+
+# Values no field expects: lone surrogates, NUL, very long text, numbers at the edges, wrong shapes.
+ODD_VALUES = st.sampled_from(["\ud800", "a\udfffb", "\x00", "x" * 60000, "\U0001F600" * 100, 10**4000, -10**4000, 1e308,
+                              -0.0, float("nan"), [], {}, {"a": {"b": [None]}}, True, None, "", " ", "\n"])
+
+
+@pytest.fixture(scope="module")
+def odd_server(tmp_path_factory):
+    server = SandboxProcess(tmp_path_factory.mktemp("odd")).start()
+    server.link_token = server.qr_link(WORKSPACE, LINK_USER).rsplit("/", 1)[1]
+    yield server
+    server.stop()
+
+
+BODY_OPERATIONS = [o for o in operations() if o[2]["fields"]]
+
+
+@pytest.mark.parametrize("method, template, shape, op_id", BODY_OPERATIONS, ids=[o[3] for o in BODY_OPERATIONS])
+def test_odd_values_in_every_field_never_reach_a_500(odd_server, method, template, shape, op_id):
+    """Bodies of the right shape with values no field expects: whatever the answer, never a 500,
+    and every error in the envelope (some may be accepted: state may change here)."""
+    path = template
+    for name in shape["path"]:
+        path = path.replace("{" + name + "}", {"workspace_id": WORKSPACE, "user_id": str(USER),
+                                              "token": odd_server.link_token}.get(name, "1"))
+
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(body=st.dictionaries(st.sampled_from(shape["fields"]), ODD_VALUES, min_size=1))
+    def check(body):
+        headers = {"Content-Type": "application/json", **({} if shape.get("page") else auth_headers())}
+        r = odd_server.client.request(method, path, headers=headers, content=json.dumps(body).encode())
+        assert r.status_code < 500, (body, r.status_code, r.text[:300])
+        if r.status_code >= 400:
+            document = r.json()
+            assert set(document) == ENVELOPE_KEYS and CODES[document["error"]][0] == r.status_code, document
+
+    check()

@@ -204,3 +204,25 @@ def test_an_event_that_cannot_be_attempted_is_failed_and_holds_back_nothing(star
     connect(server, "qa-workspace", 72, "sandbox-partner")
     assert good.wait_for(1, timeout=5), "the next event was held back"
     assert "Traceback" not in server.output()
+
+
+def test_a_partner_with_many_hanging_workspaces_leaves_room_for_the_others(start_sandbox, receivers):
+    """More slow workspaces than a process has delivery slots: the partner gets its share only, and
+    another partner's event still goes out at once."""
+    server = start_sandbox("--workers", "1", "--webhook-timeout", "4", "--webhook-attempts", "1")
+    bad, good = receivers("hang"), receivers("ok")
+    assert control(server, "PUT", "/webhook", json={"url": bad.url}).status_code == 200
+    assert control(server, "PUT", "/webhook", json={"url": good.url}, partner="other-partner").status_code == 200
+    from sandbox_process import auth_headers
+
+    for i in range(80):  # each new workspace of one seat is full at once: a workspace:seats_full event each
+        r = server.client.post("/partner/api/v1/workspaces", headers=auth_headers(),
+                               json={"display_name": f"slow-{i}", "seats_purchased": 1})
+        assert r.status_code == 201, r.text
+    bad.wait_for(16, timeout=5)
+    time.sleep(0.5)
+    assert len(bad.arrivals) == 16, len(bad.arrivals)  # its share of the 64 slots, no more
+    sent = time.monotonic()
+    connect(server, "other-workspace", 7008, "other-partner")
+    arrivals = good.wait_for(1, timeout=3)
+    assert arrivals and arrivals[0][0] - sent < 1.0
