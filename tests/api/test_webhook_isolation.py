@@ -169,17 +169,13 @@ def test_a_receiver_that_misbehaves_delays_no_one_else_and_costs_no_memory(start
         assert gaps and min(gaps) >= DEADLINE - 0.2, gaps
 
 
-@pytest.mark.parametrize("url, problem", [
-    ("http://[::1/x", "cannot be parsed"),
-    ("http://127.0.0.1:99999/x", "cannot be parsed"),
-    ("http:///nohost", "no host"),
-    ("http://exa mple.com/", "does not match"),  # the spec's own pattern
-    ("ftp://example.com/", "does not match"),
-])
-def test_a_url_that_cannot_be_delivered_to_is_refused_when_set(sandbox, url, problem):
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://127.0.0.1:99999/x", "http:///nohost", "http://HX@?Ca",
+                                 "http://exa mple.com/", "ftp://example.com/", "http://999.1.1.1/"])
+def test_a_url_that_cannot_be_delivered_to_is_refused_when_set(sandbox, url):
+    """The spec's pattern is the rule's (webhooks.URL_PATTERN): refused naming the field."""
     r = control(sandbox, "PUT", "/webhook", json={"url": url}, partner="other-partner")
     body = assert_error(r, 400, "invalid_request")
-    assert "url" in body["description"] and problem in body["description"], body
+    assert body["description"].startswith("url: ") and "does not match" in body["description"], body
 
 
 def test_an_event_that_cannot_be_attempted_is_failed_and_holds_back_nothing(start_sandbox, receivers):
@@ -198,7 +194,7 @@ def test_an_event_that_cannot_be_attempted_is_failed_and_holds_back_nothing(star
         time.sleep(0.1)
     failed = found[0]
     assert failed["status"] == "failed" and len(failed["attempts"]) == 1, failed
-    assert "cannot be parsed" in failed["attempts"][0]["error"]
+    assert failed["attempts"][0]["error"].startswith("the URL is not http(s)://")
     # The workspace's next event goes out.
     assert control(server, "PUT", "/webhook", json={"url": good.url}).status_code == 200
     connect(server, "qa-workspace", 72, "sandbox-partner")

@@ -212,3 +212,14 @@ def test_the_control_spec_has_the_origin_pattern_of_the_rule():
     spec = yaml.safe_load(control_spec_path().read_text())
     items = spec["components"]["schemas"]["EmbeddingOrigins"]["properties"]["origins"]["items"]
     assert items["pattern"] == embedding.ORIGIN_PATTERN
+
+
+def test_the_control_spec_has_the_webhook_url_pattern_of_the_rule():
+    import yaml
+    from partner_sandbox import webhooks
+    from partner_sandbox.resources import control_spec_path
+
+    spec = yaml.safe_load(control_spec_path().read_text())
+    body = spec["paths"]["/webhook"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["url"]["pattern"] == webhooks.URL_PATTERN
+    assert body["properties"]["url"]["maxLength"] == webhooks.MAX_URL
