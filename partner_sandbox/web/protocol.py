@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from http import HTTPStatus
 
 import h11
@@ -50,6 +51,13 @@ def protocol_error(refusal: h11.RemoteProtocolError | None) -> ApiError:
     return ApiError("invalid_request", f"The request is not valid HTTP/1.1: {reason}")
 
 
+@functools.cache
+def _limits() -> tuple[float, int]:
+    """This process's header timeout and connection bound, read once."""
+    settings = process_settings()
+    return settings.header_timeout, settings.max_connections
+
+
 def raw_answer(error: ApiError) -> bytes:
     """An error as the bytes of a whole HTTP/1.1 response, for a connection no app runs on (the
     guard's security headers added here); the connection is closed after it."""
@@ -63,9 +71,7 @@ class SandboxH11Protocol(H11Protocol):
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.conn = _Connection(h11.SERVER, MAX_REQUEST_HEAD)
-        settings = process_settings()
-        self.header_timeout = settings.header_timeout
-        self.max_connections = settings.max_connections
+        self.header_timeout, self.max_connections = _limits()
         self.limit_concurrency = None  # uvicorn's own bound answers in plain text; ours is in connection_made
         self._head_timer: asyncio.TimerHandle | None = None
 
