@@ -9,6 +9,7 @@ import jsonschema
 import jsonschema_rs
 import yaml
 
+from . import ecma
 from .embedding import MAX_ORIGINS, canonical_origin, checked_origins
 from .workspaces import Plan
 
@@ -239,6 +240,7 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 _FAST_CHECK = jsonschema_rs.validator_for(FIXTURE_SCHEMA)
+_DESCRIBER = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": ecma.pattern_keyword})
 
 
 def parse_world(text: str, source: str) -> World:
@@ -253,7 +255,7 @@ def parse_world(text: str, source: str) -> World:
     # The Rust validator settles a good world quickly; a bad one is described by jsonschema.
     found = []
     if not _FAST_CHECK.is_valid(doc):
-        validator = jsonschema.Draft202012Validator(FIXTURE_SCHEMA)
+        validator = _DESCRIBER(FIXTURE_SCHEMA)
         found = [(list(e.absolute_path), e.message) for e in validator.iter_errors(doc)]
     if not found:
         found = _semantic_errors(doc)

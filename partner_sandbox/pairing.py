@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable
 
-from . import domain
+from . import domain, ecma
 from .domain import LinkRecord, Transaction, WhatsAppAccount
 from .errors import ApiError
 
 QR_IMAGES = 5  # a QR flow shows this many images, one a rotation, then times out
 PAIRING_CODE_LIFETIME = timedelta(seconds=180)
-PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # international format: +, country code, number
+PHONE = ecma.compile(r"^\+[1-9][0-9]{6,14}$")  # international format: +, country code, number
 
 # The steps of a flow that can fail.
 SCAN, CODE_ENTRY, CODE_REQUEST = "scan", "code_entry", "code_request"

@@ -114,7 +114,7 @@ async def _read_body(receive: Receive, headers: dict) -> tuple[bytes | None, lis
     messages: list[Message] = []
     size = 0
     length = headers.get(b"content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY):
         return None, messages
     while True:
         message = await receive()

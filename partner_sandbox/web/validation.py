@@ -45,11 +45,7 @@ def _with_defaults(validator_class):
                     instance.setdefault(name, sub["default"])
         yield from validate_properties(validator, props, instance, schema)
 
-    def pattern(validator, regex, instance, schema):
-        if validator.is_type(instance, "string") and not ecma.compile(regex).search(instance):
-            yield jsonschema.ValidationError(f"{instance!r} does not match {regex!r}")
-
-    return jsonschema.validators.extend(validator_class, {"properties": properties, "pattern": pattern})
+    return jsonschema.validators.extend(validator_class, {"properties": properties, "pattern": ecma.pattern_keyword})
 
 
 _DefaultsValidator = _with_defaults(jsonschema.Draft4Validator)

@@ -184,7 +184,7 @@ def test_a_signed_token_whose_exp_is_10_to_the_400_is_a_401(server):
 
 @pytest.mark.parametrize("media_type", ["APPLICATION/JSON", "Application/Json; charset=UTF-8"])
 def test_a_media_type_in_capitals_is_json(server, media_type):
-    r = server.client.post(f"/partner/api/v1/workspaces/{WORKSPACE}/users/{USER + 1}/qr",
+    r = server.client.post(f"/partner/api/v1/workspaces/{WORKSPACE}/users/{USER + 2}/qr",
                            headers={**auth_headers(), "Content-Type": media_type}, content=b'{"expires_in_hours": 2}')
     assert r.status_code == 200, r.text
     r = server.client.patch(f"/partner/api/v1/workspaces/{WORKSPACE}", headers={**auth_headers(), "Content-Type": media_type},
@@ -258,3 +258,19 @@ def test_odd_values_in_every_field_never_reach_a_500(odd_server, method, templat
             assert set(document) == ENVELOPE_KEYS and CODES[document["error"]][0] == r.status_code, document
 
     check()
+
+
+@pytest.mark.parametrize("prefer", ["delay=" + "9" * 5000, "delay=\u00b2", "delay=\u0663", "code=\u00b2\u00b2\u00b2",
+                                    "code=\u0664\u0660\u0660"])
+def test_prefer_values_of_any_digits_are_a_400(server, prefer):
+    r = server.client.post(f"/partner/api/v1/workspaces/{WORKSPACE}/users/{USER}/qr",
+                           headers={**auth_headers(), "Prefer": prefer.encode("utf-8")})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+
+
+def test_a_phone_number_with_a_final_newline_is_no_phone_number(server):
+    """The flow shows the failure to the page (as for any invalid number); no code is asked for."""
+    link = server.qr_link(WORKSPACE, 260)  # a link of its own: other tests here re-issue theirs
+    r = server.client.post(f"{link}/flow/phone", json={"phone": "+31612345678\n"})
+    assert r.status_code == 200, r.text
+    assert "is not a phone number" in r.json()["error"]["message"] and r.json()["pairing"] is None, r.text

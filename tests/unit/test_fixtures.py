@@ -147,3 +147,9 @@ def test_embedding_origins_are_read_in_the_form_a_browser_writes_them():
     for origin in ["https://app.example/embed", "ftp://app.example", "app.example"]:
         text = GOOD.replace("    secret: p1", f"    embedding_origins: ['{origin}']\n    secret: p1")
         assert f"world.yaml:3: partners[0].embedding_origins[0]: '{origin}' is not an origin" in error_of(text)
+
+
+def test_a_phone_number_with_a_final_newline_is_refused_and_named():
+    """Patterns mean what they mean in the spec (ECMA-262): `$` is the end of the text."""
+    message = error_of(GOOD.replace('"+15550000002"', '"+15550000002\\n"'))
+    assert "world.yaml:9:" in message and "phone_number_e164" in message and "does not match" in message, message
