@@ -47,7 +47,8 @@ def protocol_error(refusal: h11.RemoteProtocolError | None) -> ApiError:
     """What a request h11 refused is told: 431 for a head over the limit, 400 naming the fault."""
     if refusal is not None and refusal.error_status_hint == 431:
         return ApiError("headers_too_large", f"The request head exceeds {MAX_REQUEST_HEAD // 1024} KiB")
-    reason = str(refusal) if refusal is not None else "malformed request"
+    # h11's reason without the bytes it quotes (they may hold a link token, and are no help)
+    reason = str(refusal).split(":")[0] if refusal is not None else "malformed request"
     return ApiError("invalid_request", f"The request is not valid HTTP/1.1: {reason}")
 
 
