@@ -16,7 +16,7 @@ SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie",
 _LINK_IN_TEXT = re.compile(r"/qr/+[^/?#\s\"'<>]+")
 _TOKEN_FIELD = re.compile(r'("token"\s*:\s*")[^"]*(")')
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
+_BEARER = re.compile(r"(?i)\b((?:bearer|basic)\s+)[^\s\"',]+")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"'<>]+@")
 _QUERY = re.compile(r"(?i)\b(https?://[^\s?#\"'<>]+)\?[^\s#\"'<>]*")
 

@@ -13,9 +13,9 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJwYXJ0bmVyX2lkIjoicCJ9.c2lnbmF0dXJl"
 
 def test_each_kind_of_secret_is_redacted_from_a_line():
     line = (f"HTTP Request: POST http://user:PASSWORD@host:81/ok?sig=SECRET&x=1 \"HTTP/1.1 200 OK\" "
-            f"Authorization: Bearer opaque-123 token={JWT} GET /qr//tok_abc/scan {{\"token\": \"pub_1\"}}")
+            f"Authorization: Bearer opaque-123 Proxy-Authorization: Basic dXNlcjpwdw== token={JWT} GET /qr//tok_abc/scan {{\"token\": \"pub_1\"}}")
     out = redact_log_text(line)
-    for secret in ("PASSWORD", "user:", "SECRET", "x=1", "opaque-123", JWT, "tok_abc", "pub_1"):
+    for secret in ("PASSWORD", "user:", "SECRET", "x=1", "opaque-123", "dXNlcjpwdw==", JWT, "tok_abc", "pub_1"):
         assert secret not in out, (secret, out)
     assert "http://<redacted>@host:81/ok?<redacted>" in out and "/qr/<redacted>/scan" in out
 
