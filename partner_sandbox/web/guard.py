@@ -149,7 +149,8 @@ async def _whole_body(scope: Scope, receive: Receive) -> tuple[Scope, Receive, A
             return scope, receive, _too_large()
         parts.append(part)
         more = message.get("more_body", False)
-    headers = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]
+    # A Content-Length sent beside the chunking is void (RFC 9112 §6.3): the one read here replaces it.
+    headers = [(k, v) for k, v in scope["headers"] if k not in (b"transfer-encoding", b"content-length")]
     headers.append((b"content-length", str(size).encode()))
     whole = [{"type": "http.request", "body": b"".join(parts), "more_body": False}]
 

@@ -104,3 +104,12 @@ def test_a_head_over_the_limit_gets_the_431_envelope(sandbox, size, limit):
     request = b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\nX-Filler: " + b"a" * size + b"\r\n\r\n"
     [answer] = exchange(sandbox, request)
     assert limit in assert_envelope(answer, 431, "headers_too_large")["description"]
+
+
+def test_a_content_length_beside_chunking_is_void(sandbox):
+    """RFC 9112: with Transfer-Encoding, a Content-Length means nothing; the chunks are the body."""
+    name = f"both-{uuid.uuid4().hex[:12]}"
+    request = create_workspace(name, chunked=True).replace(b"Transfer-Encoding: chunked\r\n",
+                                                            b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n")
+    [(status, _, body)] = exchange(sandbox, request)
+    assert status == 201 and json.loads(body)["workspace_id"] == name, body
