@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .. import ecma
 from ..fixtures import FixtureError, _line_of, load_world
 from ..resources import default_fixtures_path, spec_path
 from ..spec import SpecDocument
@@ -73,6 +74,8 @@ def lint_spec(path: Path) -> list[str]:
         errors.append(f"{spec.where(pointer)}: not a valid OpenAPI document: {exc.message}")
         return errors
     validator_class = OAS31Validator if str(spec.raw.get("openapi", "")).startswith("3.1") else OAS30Validator
+    # `pattern` as OpenAPI means it (ECMA-262), as the server checks it.
+    validator_class = jsonschema.validators.extend(validator_class, {"pattern": ecma.pattern_keyword})
     for pointer, schema, value in examples(spec):
         try:
             validator_class(spec.inline(schema), format_checker=validator_class.FORMAT_CHECKER).validate(value)

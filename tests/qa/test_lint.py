@@ -54,3 +54,14 @@ def test_an_invalid_openapi_document_is_reported(tmp_path):
     result = lint(str(spec))
     assert result.returncode == 1
     assert result.stdout.startswith(f"{spec}:") and "not a valid OpenAPI document" in result.stdout
+
+
+def test_an_example_is_held_to_its_pattern_as_the_server_reads_it(tmp_path):
+    """ECMA-262's `$` is the end of the text: an example with a final newline does not fit."""
+    text = (ROOT / "openapi.yaml").read_text()
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(text.replace("              display_name: my-first-workspace\n",
+                                 '              display_name: "my-first-workspace\\n"\n', 1))
+    result = lint(str(spec))
+    assert result.returncode == 1, result.stdout
+    assert "example does not fit its schema: 'my-first-workspace\\n' does not match" in result.stdout, result.stdout
