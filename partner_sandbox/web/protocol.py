@@ -7,9 +7,10 @@
   which is why the server does not use it.
 - The errors the server itself answers before any app runs (a request that is not HTTP/1.1, a
   request head over the limit) are the API's error envelope, not plain text.
-- Slow and idle clients are bounded: a request head must arrive whole within `--header-timeout`
-  (else 408, closed), and a process serves at most `--max-connections` connections (past that,
-  each new one is answered 503 and closed at once).
+- Slow and idle clients are bounded: a request head must arrive whole within `--header-timeout`,
+  and each part of a body within as long again after the one before (else 408, closed), and a
+  process serves at most `--max-connections` connections (past that, each new one is answered 503
+  and closed at once).
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ class SandboxH11Protocol(H11Protocol):
         if self.conn.their_state is h11.IDLE:
             self._await_head()  # a request begins (or a kept-alive connection's next one)
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
+        if self.conn.their_state is h11.SEND_BODY:
+            self._head_arrived()
+            self._await_head()  # the body is awaited as long again after each part of it
+        elif self.conn.their_state is not h11.IDLE:
             self._head_arrived()
 
     def connection_lost(self, exc) -> None:
@@ -106,9 +110,15 @@ class SandboxH11Protocol(H11Protocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self._refuse(ApiError("request_timeout", f"The request head did not arrive within"
-                                  f" {self.header_timeout:g} s"))
+        waiting = self.conn.their_state
+        if waiting not in (h11.IDLE, h11.SEND_BODY) or self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # an answer is on its way already: only the connection goes
+            return
+        part = "head" if waiting is h11.IDLE else "body"
+        self._refuse(ApiError("request_timeout", f"The request {part} did not arrive: nothing came for"
+                              f" {self.header_timeout:g} s"))
 
     def _refuse(self, error: ApiError) -> None:
         self.transport.write(raw_answer(error))

@@ -44,6 +44,32 @@ def test_half_sent_requests_and_idle_sockets_are_answered_408_and_closed(start_s
     assert server.client.get("/healthz").status_code == 200
 
 
+def test_a_body_that_stops_halfway_is_answered_408_and_closed(start_sandbox):
+    server = start_sandbox("--workers", "1", "--header-timeout", "1")
+    head = ("POST /partner/api/v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: {auth_headers()['Authorization']}\r\nX-TL-Partner-Id: sandbox-partner\r\n"
+            "Content-Length: 100\r\n\r\n").encode()
+    sockets = []
+    for _ in range(50):
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.sendall(head + b'{"display_name": ')  # then nothing more
+        sockets.append(sock)
+    trickler = socket.create_connection(("127.0.0.1", server.port))
+    trickler.sendall(head)
+    for _ in range(3):  # each part in time restarts the wait: still open after 3 x 0.6 s
+        time.sleep(0.6)
+        trickler.sendall(b" ")
+    started = time.monotonic()
+    answers = [read_answer(sock, timeout=10) for sock in sockets]
+    assert time.monotonic() - started < 5
+    assert all(status == 408 and "body did not arrive" in body["description"] for status, body in answers), answers[:2]
+    status, body = read_answer(trickler, timeout=10)  # then it stops: answered the same way
+    assert status == 408 and body["error"] == "request_timeout"
+    for sock in [*sockets, trickler]:
+        sock.close()
+    assert server.client.get("/healthz").status_code == 200
+
+
 def test_connections_past_the_bound_are_answered_503_at_once(start_sandbox):
     server = start_sandbox("--workers", "1", "--max-connections", "20", "--header-timeout", "30")
     held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
