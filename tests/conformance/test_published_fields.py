@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
+from partner_sandbox.spec import SpecDocument
+
 from sandbox_process import ROOT, auth_headers, control, free_port
 
 
@@ -144,12 +146,7 @@ WEBHOOKS = yaml.safe_load((ROOT / "webhooks.yaml").read_text())
 
 
 def _resolve(document: dict, node: dict) -> dict:
-    while isinstance(node, dict) and "$ref" in node:
-        target = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+    return SpecDocument(document).resolve(node)
 
 
 def _parts(document: dict, node: dict):
