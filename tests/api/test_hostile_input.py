@@ -283,3 +283,15 @@ def test_a_phone_number_with_a_final_newline_is_no_phone_number(server):
     r = server.client.post(f"{link}/flow/phone", json={"phone": "+31612345678\n"})
     assert r.status_code == 200, r.text
     assert "is not a phone number" in r.json()["error"]["message"] and r.json()["pairing"] is None, r.text
+
+
+@pytest.mark.parametrize("path", ["/partner/api/v1", "/sandbox/v1", "/partner/api/v1/workspaces/", "/qr/abc/",
+                                  "/partner/api/v1/workspaces//users"])
+def test_a_path_that_matches_nothing_is_the_404_envelope_never_a_redirect(server, path):
+    r = server.client.get(path, headers=auth_headers())
+    assert r.status_code == 404 and r.json()["error"] == "not_found", (r.status_code, r.headers.get("location"))
+
+
+def test_swagger_ui_still_redirects_to_its_slash(server):
+    r = server.client.get("/partner/api/v1/ui")
+    assert r.status_code == 307 and r.headers["location"].endswith("/partner/api/v1/ui/")
