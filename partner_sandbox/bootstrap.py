@@ -8,11 +8,11 @@ import logging
 import sys
 
 from .auth import Authenticator
-from .domain import system_clock
+from .domain.clock import system_clock
 from .fixtures import load_world
 from .redaction import install_log_redaction
-from .web.ratelimit import RateLimiter
-from .service import Sandbox
+from .domain.ratelimit import RateLimiter
+from .services.sandbox import Sandbox
 from .settings import Settings
 from .store import open_store
 

@@ -10,8 +10,8 @@ import jsonschema_rs
 import yaml
 
 from . import ecma
-from .embedding import MAX_ORIGINS, canonical_origin, checked_origins
-from .workspaces import Plan
+from .domain.embedding import MAX_ORIGINS, canonical_origin, checked_origins
+from .domain.model import Plan
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,}$"  # base64url, at least 128 bits
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .web.ratelimit import ClientAddress, RatePolicy
+from .domain.ratelimit import RatePolicy
 from .resources import default_fixtures_path
 
 ENV_PREFIX = "PARTNER_SANDBOX_"
@@ -211,10 +212,14 @@ def _rate_limit(text: str) -> str:
 
 
 def _trusted_proxies(text: str) -> str:
-    try:
-        return ClientAddress.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    """Comma-separated addresses or networks (CIDR)."""
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{part!r} is not an IP address or network") from None
+    return text
 
 
 def _non_negative(kind):

@@ -22,16 +22,18 @@ from ..bootstrap import build_sandbox, configure_logging
 from ..redaction import redact_link_tokens, redact_secrets
 from ..errors import MEDIA_TYPE, ApiError, AuthError
 from ..resources import control_spec_path, spec_path
-from ..service import Sandbox
+from ..services.sandbox import Sandbox
 from ..settings import Settings, process_settings
 from ..spec import SpecDocument
-from ..webhooks import Deliverer
+from ..webhooks.delivery import Deliverer
 from . import pages
 from .fastpath import FastLane
 from .forced import ForcedResponses
 from .guard import Guard
 from .journal import RequestJournal
-from .ratelimit import ClientAddress, RateLimiter, SharedRateLimiter
+from ..domain.ratelimit import RateLimiter
+from ..services.ratelimit import SharedRateLimiter
+from .client import ClientAddress
 from .routing import BoundedRouting, TagResolver
 from .served_spec import WrittenSpecSwaggerUI
 from .validation import CompiledSchemas, validator_map

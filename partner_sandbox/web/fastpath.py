@@ -18,7 +18,7 @@ import jsonschema_rs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
-from ..service import Sandbox
+from ..services.sandbox import Sandbox
 from ..spec import SpecDocument
 from . import views
 from .validation import STORABLE, json_object

@@ -16,7 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..redaction import redact_link_tokens
 from ..errors import MEDIA_TYPE, ApiError
-from .ratelimit import ClientAddress, RateLimiter
+from ..domain.ratelimit import RateLimiter
+from .client import ClientAddress
 
 access_log = logging.getLogger("partner_sandbox.access")
 log = logging.getLogger("partner_sandbox")

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..domain import rfc3339
+from ..domain.clock import rfc3339
 from ..errors import ApiError
 from ..redaction import REDACTED, SECRET_HEADERS
 

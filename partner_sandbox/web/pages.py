@@ -16,7 +16,10 @@ import segno
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
-from .. import domain, embedding, pairing
+from ..domain import embedding, pairing
+from ..domain.clock import rfc3339
+from ..domain.links import LinkGone
+from ..domain.model import LinkRecord
 from ..errors import ApiError
 from .guard import API_CSP
 from .validation import json_object
@@ -100,13 +103,13 @@ def _page(title: str, body: str, status: int = 200, *, embedded_in: list[str] | 
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def _details(link: domain.LinkRecord, state: str) -> str:
+def _details(link: LinkRecord, state: str) -> str:
     css = "active" if state == "active" else "gone"
     return (
         "<dl>"
         f"<dt>Workspace</dt><dd id=workspace>{escape(link.workspace_id)}</dd>"
         f"<dt>User</dt><dd id=user>{link.user_id}</dd>"
-        f"<dt>Expires at</dt><dd id=expires-at>{domain.rfc3339(link.expires_at)}</dd>"
+        f"<dt>Expires at</dt><dd id=expires-at>{rfc3339(link.expires_at)}</dd>"
         f"<dt>State</dt><dd id=state class='state {css}'>{state}</dd>"
         "</dl>"
     )
@@ -116,7 +119,7 @@ def _not_found() -> HTMLResponse:
     return _page("Unknown QR link", "<h1>Unknown QR link</h1><p>No QR link has this address.</p>", 404)
 
 
-def _gone(link: domain.LinkRecord, state: str, embedded_in: list[str] | None = None) -> HTMLResponse:
+def _gone(link: LinkRecord, state: str, embedded_in: list[str] | None = None) -> HTMLResponse:
     return _page(
         "QR link no longer valid",
         f"<h1>QR link no longer valid</h1><p id=reason>{GONE_REASONS[state]}</p>{_details(link, state)}",
@@ -170,7 +173,7 @@ def _api_error(error: ApiError) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status, headers=FLOW_HEADERS)
 
 
-def _failed(link: domain.LinkRecord, message: str) -> HTMLResponse:
+def _failed(link: LinkRecord, message: str) -> HTMLResponse:
     return _page(
         "Connecting failed",
         f"<h1>Connecting WhatsApp failed</h1><p id=reason>{escape(message)}</p>{_details(link, 'active')}",
@@ -204,11 +207,11 @@ def register(app, sandbox_of) -> None:
 
         return endpoint
 
-    def countdown(link: domain.LinkRecord, now: datetime) -> str:
+    def countdown(link: LinkRecord, now: datetime) -> str:
         seconds_left = int((link.expires_at - now).total_seconds())
         return f"<p>Expires in <span id=countdown data-seconds-left={seconds_left}>{seconds_left}s</span></p>"
 
-    def link_page(sandbox, token: str, link: domain.LinkRecord, now: datetime) -> HTMLResponse:
+    def link_page(sandbox, token: str, link: LinkRecord, now: datetime) -> HTMLResponse:
         return _page(
             "Connect WhatsApp",
             "<h1>Connect WhatsApp</h1>"
@@ -244,7 +247,7 @@ def register(app, sandbox_of) -> None:
             embedded_in=origins,
         )
 
-    def confirm_page(sandbox, token: str, link: domain.LinkRecord, now: datetime) -> HTMLResponse:
+    def confirm_page(sandbox, token: str, link: LinkRecord, now: datetime) -> HTMLResponse:
         # No action: the form posts to this URL, with the `qr` reference of the image scanned.
         return _page(
             "Confirm scan",
@@ -258,7 +261,7 @@ def register(app, sandbox_of) -> None:
         sandbox = sandbox_of(request)
         try:
             attempt = sandbox.scan_token(token, request.query_params.get("qr"))
-        except domain.LinkGone as gone:
+        except LinkGone as gone:
             return _gone(gone.link, gone.state)
         except ApiError:
             return _not_found()
@@ -281,7 +284,7 @@ def register(app, sandbox_of) -> None:
             try:
                 body = await _json_object(request) if request.method == "POST" else {}
                 view = action(sandbox, token, body)
-            except domain.LinkGone as gone:
+            except LinkGone as gone:
                 return _api_error(ApiError("no_active_link", f"This QR link is {gone.state}"))
             except ApiError as error:
                 return _api_error(error)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .. import domain
+from ..domain.accounts import Disconnection, UserView
+from ..domain.clock import event_time, rfc3339
+from ..domain.links import IssuedLink
+from ..domain.model import ClockState, LinkRecord, WhatsAppAccount
 
 
 def _time(moment: datetime | None) -> str | None:
-    return domain.rfc3339(moment) if moment is not None else None
+    return rfc3339(moment) if moment is not None else None
 
 
-def issued_link(issued: domain.IssuedLink, qr_link: str) -> dict:
+def issued_link(issued: IssuedLink, qr_link: str) -> dict:
     return {
         "workspace_id": issued.workspace_id,
         "user_id": issued.user_id,
         "qr_link": qr_link,
-        "expires_at": domain.rfc3339(issued.expires_at),
+        "expires_at": rfc3339(issued.expires_at),
         "whatsapp_disconnected": issued.whatsapp_disconnected,
         "previous_qr_revoked": issued.previous_qr_revoked,
     }
@@ -31,8 +34,8 @@ def workspace(record) -> dict:
         "seats_total": record.seats_purchased,
         "seats_available": record.seats_available,
         "group_id": record.group_id,
-        "created_at": domain.rfc3339(record.created_at),
-        "updated_at": domain.rfc3339(record.updated_at),
+        "created_at": rfc3339(record.created_at),
+        "updated_at": rfc3339(record.updated_at),
         "suspended_members": [suspension(s) for s in record.suspended],
     }
     if record.owner_user_id is not None:
@@ -49,7 +52,7 @@ def suspension(item) -> dict:
 
 def member(item) -> dict:
     return {"user_id": item.user_id, "display_name": item.display_name, "role": item.role, "email": item.email,
-            "status": item.status, "created_at": domain.rfc3339(item.created_at)}
+            "status": item.status, "created_at": rfc3339(item.created_at)}
 
 
 def created_users(record, members) -> dict:
@@ -60,10 +63,10 @@ def created_users(record, members) -> dict:
 def workspace_details(details, link_url) -> dict:
     """PartnerAPIWorkspaceExtendedResponse; `link_url` makes a link's URL from its token."""
     record, plan, usage = details.workspace, details.plan, details.usage
-    period = {"period_start": domain.rfc3339(usage.period_start), "period_end": domain.rfc3339(usage.period_end)}
+    period = {"period_start": rfc3339(usage.period_start), "period_end": rfc3339(usage.period_end)}
     non_recurring = {"remaining_balance": usage.non_recurring_balance}
     if usage.non_recurring_updated_at is not None:
-        non_recurring["last_updated_at"] = domain.rfc3339(usage.non_recurring_updated_at)
+        non_recurring["last_updated_at"] = rfc3339(usage.non_recurring_updated_at)
     return {
         "workspace_id": record.id,
         "display_name": record.display_name,
@@ -73,26 +76,26 @@ def workspace_details(details, link_url) -> dict:
         "non_recurring_quota": non_recurring,
         "users": [member(m) for m in details.members],
         "whatsapp_accounts": [whatsapp_account(user_id, acc) for user_id, acc in details.accounts],
-        "qr_links": [{"qr_link": link_url(token), "user_id": user_id, "expires_at": domain.rfc3339(expires)}
+        "qr_links": [{"qr_link": link_url(token), "user_id": user_id, "expires_at": rfc3339(expires)}
                      for user_id, token, expires in details.links],
     }
 
 
-def whatsapp_account(user_id: int, acc: domain.WhatsAppAccount) -> dict:
+def whatsapp_account(user_id: int, acc: WhatsAppAccount) -> dict:
     body = {"user_id": user_id, "connected": acc.connected, "whatsapp_account_id": acc.account_id,
             "phone_number_e164": acc.phone_number_e164, "connection_status": "connected" if acc.connected else "disconnected"}
     if acc.connected_at is not None:
-        body["connected_at"] = domain.rfc3339(acc.connected_at)
+        body["connected_at"] = rfc3339(acc.connected_at)
     return body
 
 
-def disconnection(result: domain.Disconnection) -> dict:
+def disconnection(result: Disconnection) -> dict:
     body = {"workspace_id": result.workspace_id, "user_id": result.user_id, "disconnected": result.account is not None}
     if result.account is None:
         body["description"] = f"User {result.user_id} has no connected WhatsApp account; nothing was disconnected"
         return body
     account = result.account
-    return {**body, "disconnected_at": domain.rfc3339(result.at), "whatsapp_account_id": account.account_id,
+    return {**body, "disconnected_at": rfc3339(result.at), "whatsapp_account_id": account.account_id,
             "phone_number": account.phone_number_e164,
             "description": f"The WhatsApp account {account.account_id} ({account.phone_number_e164}) was disconnected"}
 
@@ -100,11 +103,11 @@ def disconnection(result: domain.Disconnection) -> dict:
 def public_token(token) -> dict:
     body = {"workspace_id": token.workspace_id, "token": token.token}
     if token.rotated_at is not None:
-        body["rotated_at"] = domain.rfc3339(token.rotated_at)
+        body["rotated_at"] = rfc3339(token.rotated_at)
     return body
 
 
-def link(record: domain.LinkRecord, now: datetime) -> dict:
+def link(record: LinkRecord, now: datetime) -> dict:
     return {
         "id": record.id,
         "state": record.state(now),
@@ -114,7 +117,7 @@ def link(record: domain.LinkRecord, now: datetime) -> dict:
     }
 
 
-def account(acc: domain.WhatsAppAccount | None) -> dict:
+def account(acc: WhatsAppAccount | None) -> dict:
     return {
         "connected": bool(acc and acc.connected),
         "account_id": acc.account_id if acc else None,
@@ -124,7 +127,7 @@ def account(acc: domain.WhatsAppAccount | None) -> dict:
     }
 
 
-def user_state(view: domain.UserView) -> dict:
+def user_state(view: UserView) -> dict:
     active = view.active_link
     return {
         "workspace_id": view.workspace_id,
@@ -138,7 +141,7 @@ def user_state(view: domain.UserView) -> dict:
     }
 
 
-def clock(state: domain.ClockState, real_now: datetime) -> dict:
+def clock(state: ClockState, real_now: datetime) -> dict:
     now = state.now(real_now)
     return {
         "now": _time(now),
@@ -160,7 +163,7 @@ def delivery(record: dict) -> dict:
         "user_id": body.get("user_id"),  # none for the workspace's own events
         "status": record["status"],
         "attempts": record["attempts"],
-        "next_retry_at": domain.event_time(datetime.fromtimestamp(max(record["next_attempt_at"], 0), timezone.utc))
+        "next_retry_at": event_time(datetime.fromtimestamp(max(record["next_attempt_at"], 0), timezone.utc))
         if pending and record["attempts"] else None,
         "created_at": record["created_at"],
         "body": body,

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from partner_sandbox import pairing
+from partner_sandbox.domain import pairing
 from sandbox_process import assert_error, control
 
 from test_webhooks import Receiver

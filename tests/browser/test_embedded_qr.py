@@ -21,7 +21,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from partner_sandbox import pairing
+from partner_sandbox.domain import pairing
 from sandbox_process import ROOT, control, free_port
 
 README_PARENT = re.search(r"<!-- embed-parent -->\n```html\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)

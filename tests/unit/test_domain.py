@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from partner_sandbox import domain, pairing, redaction
+from partner_sandbox import redaction
+from partner_sandbox.domain import accounts, links, model, pairing
+from partner_sandbox.domain import clock as clocks
 from partner_sandbox.errors import ApiError
 from partner_sandbox.fixtures import parse_world
 from partner_sandbox.store import PostgresStore, SqliteStore
@@ -68,9 +70,9 @@ def store(request):
 
 
 def issue(store, clock, user=1, hours=24, partner="p1", workspace="w1", tokens=None):
-    new_token = (lambda: next(tokens)) if tokens else domain.new_link_token
+    new_token = (lambda: next(tokens)) if tokens else links.new_link_token
     with store.transaction() as tx:
-        return domain.issue_qr_link(tx, partner_id=partner, workspace_id=workspace, user_id=user,
+        return links.issue_qr_link(tx, partner_id=partner, workspace_id=workspace, user_id=user,
                                     expires_in_hours=hours, clock=clock, new_token=new_token)
 
 
@@ -86,7 +88,7 @@ def test_fresh_user_gets_a_link_expiring_after_the_hours(store):
     assert issued.token == "the-token-value-000000000"
     assert issued.expires_at == T0 + timedelta(hours=5)  # whole seconds of the server clock
     assert (issued.previous_qr_revoked, issued.whatsapp_disconnected) == (False, False)
-    assert domain.rfc3339(issued.expires_at) == "2026-01-01T17:00:00Z"
+    assert clocks.rfc3339(issued.expires_at) == "2026-01-01T17:00:00Z"
 
 
 def test_active_link_is_revoked(store):
@@ -169,7 +171,7 @@ def test_a_failed_issuance_changes_nothing(store):
 
     with pytest.raises(RuntimeError):
         with store.transaction() as tx:
-            domain.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
+            links.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
                                  clock=clock, new_token=broken_token)
     assert issue(store, clock, user=2).previous_qr_revoked is True  # the earlier link survived the rollback
 
@@ -187,7 +189,7 @@ def test_the_store_refuses_a_second_active_link(store):
 
 
 def test_link_tokens_are_unguessable():
-    tokens = {domain.new_link_token() for _ in range(1000)}
+    tokens = {links.new_link_token() for _ in range(1000)}
     assert len(tokens) == 1000
     for token in tokens:
         assert len(token) >= 22 and set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -220,40 +222,40 @@ REAL = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 
 
 def test_clock_advance_set_freeze_and_real():
-    state = domain.change_clock(domain.REAL_CLOCK, {"advance_seconds": 90}, REAL)
+    state = clocks.change_clock(model.REAL_CLOCK, {"advance_seconds": 90}, REAL)
     assert state.now(REAL) == REAL + timedelta(seconds=90)
     assert state.now(REAL + timedelta(seconds=10)) == REAL + timedelta(seconds=100)  # it runs on
 
-    state = domain.change_clock(state, {"freeze": True}, REAL + timedelta(seconds=10))
+    state = clocks.change_clock(state, {"freeze": True}, REAL + timedelta(seconds=10))
     assert state.now(REAL + timedelta(hours=5)) == REAL + timedelta(seconds=100)  # it stands still
-    state = domain.change_clock(state, {"advance_seconds": 60}, REAL + timedelta(hours=5))
+    state = clocks.change_clock(state, {"advance_seconds": 60}, REAL + timedelta(hours=5))
     assert state.now(REAL + timedelta(hours=6)) == REAL + timedelta(seconds=160)
-    state = domain.change_clock(state, {"set": "2030-01-01T00:00:00+01:00"}, REAL)
+    state = clocks.change_clock(state, {"set": "2030-01-01T00:00:00+01:00"}, REAL)
     assert state.now(REAL + timedelta(days=1)) == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
 
     later = REAL + timedelta(hours=1)
-    state = domain.change_clock(state, {"freeze": False}, later)
+    state = clocks.change_clock(state, {"freeze": False}, later)
     assert state.frozen_at is None and state.now(later) == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
     assert state.now(later + timedelta(seconds=5)) == datetime(2029, 12, 31, 23, 0, 5, tzinfo=timezone.utc)
 
-    assert domain.change_clock(state, {"real": True}, REAL) == domain.REAL_CLOCK
+    assert clocks.change_clock(state, {"real": True}, REAL) == model.REAL_CLOCK
 
 
 def test_clock_refuses_to_leave_its_range():
-    near_end = domain.change_clock(domain.REAL_CLOCK, {"set": "8999-12-31T00:00:00Z"}, REAL)
+    near_end = clocks.change_clock(model.REAL_CLOCK, {"set": "8999-12-31T00:00:00Z"}, REAL)
     with pytest.raises(ApiError) as exc:
-        domain.change_clock(near_end, {"advance_seconds": 2 * 86400}, REAL)
+        clocks.change_clock(near_end, {"advance_seconds": 2 * 86400}, REAL)
     assert exc.value.code == "clock_out_of_range" and exc.value.status == 409
     with pytest.raises(ApiError):
-        domain.change_clock(domain.REAL_CLOCK, {"advance_seconds": -60 * 365 * 86400}, REAL)
+        clocks.change_clock(model.REAL_CLOCK, {"advance_seconds": -60 * 365 * 86400}, REAL)
 
 
 def test_clock_state_survives_the_store(store):
-    state = domain.change_clock(domain.REAL_CLOCK, {"freeze": True}, REAL)
+    state = clocks.change_clock(model.REAL_CLOCK, {"freeze": True}, REAL)
     with store.transaction() as tx:
         tx.set_clock_state("p1", state)
     with store.transaction() as tx:
-        assert tx.clock_state("p1") == state and tx.clock_state("p2") == domain.REAL_CLOCK
+        assert tx.clock_state("p1") == state and tx.clock_state("p2") == model.REAL_CLOCK
 
 
 def test_scan_uses_the_active_link_and_connects_a_stable_account(store):
@@ -261,8 +263,8 @@ def test_scan_uses_the_active_link_and_connects_a_stable_account(store):
     issue(store, clock, user=1)
     with store.transaction() as tx:
         account = pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0, period=ROTATION).account
-    assert account == domain.WhatsAppAccount(account.account_id, account.phone_number_e164, T0, None)
-    assert account.phone_number_e164 == domain.fake_account("w1", 1).phone_number_e164
+    assert account == model.WhatsAppAccount(account.account_id, account.phone_number_e164, T0, None)
+    assert account.phone_number_e164 == accounts.fake_account("w1", 1).phone_number_e164
     with store.transaction() as tx, pytest.raises(ApiError) as exc:
         pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0, period=ROTATION).account
     assert exc.value.code == "no_active_link"
@@ -296,7 +298,7 @@ def test_events_are_written_with_the_change_and_never_for_a_no_op(store):
     with store.transaction() as tx:
         log = tx.deliveries("p1", 10)
     assert [d["body"]["event_type"] for d in reversed(log)] == [
-        domain.DISCONNECTED, domain.CONNECTED, domain.DISCONNECTED]
+        accounts.DISCONNECTED, accounts.CONNECTED, accounts.DISCONNECTED]
     first = log[-1]["body"]
     assert (first["whatsapp_account_id"], first["phone_number_e164"], first["user_id"]) == (20, "+15550000002", 2)
     assert first["disconnected_at"] == first["triggered_at"] == "2026-01-01T12:00:00.000Z"
@@ -314,7 +316,7 @@ def test_a_failed_change_writes_no_event(store):
     with store.transaction() as tx:
         tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
     with pytest.raises(RuntimeError), store.transaction() as tx:
-        domain.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
+        links.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
                              clock=FakeClock(T0), new_token=lambda: (_ for _ in ()).throw(RuntimeError("boom")))
     with store.transaction() as tx:
         assert tx.deliveries("p1", 10) == []
@@ -329,15 +331,15 @@ def test_events_of_one_user_are_claimed_one_at_a_time_and_once(store):
         pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION).account
     with store.transaction() as tx:
         claimed = tx.claim_events(1000.0, 60, 10)
-        assert [json.loads(c["body"])["event_type"] for c in claimed] == [domain.DISCONNECTED]  # the older first
+        assert [json.loads(c["body"])["event_type"] for c in claimed] == [accounts.DISCONNECTED]  # the older first
         assert tx.claim_events(1000.0, 60, 10) == []  # leased: nobody else takes it
         tx.record_attempt(claimed[0]["row"], "t", 204, None, 1.0, "delivered")
         nxt = tx.claim_events(1000.0, 60, 10)
-    assert [json.loads(c["body"])["event_type"] for c in nxt] == [domain.CONNECTED]
+    assert [json.loads(c["body"])["event_type"] for c in nxt] == [accounts.CONNECTED]
 
 
 def test_backoff_doubles_with_jitter():
-    from partner_sandbox.webhooks import Deliverer
+    from partner_sandbox.webhooks.delivery import Deliverer
 
     low = Deliverer(None, lambda _: None, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 0.0)
     high = Deliverer(None, lambda _: None, max_attempts=5, backoff=1.0, timeout=1, random_fraction=lambda: 1.0)

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from partner_sandbox import domain, embedding, pairing
+from partner_sandbox.domain import accounts, embedding, links, model, pairing
+from partner_sandbox.domain import clock as clocks
 from partner_sandbox.errors import ApiError
 
 from test_domain import ROTATION, T0, FakeClock, issue, store  # noqa: F401  (store: the fixture)
@@ -75,7 +76,7 @@ def test_only_the_image_showing_now_connects_a_stale_one_is_a_mismatch(store):
     assert scan(store, token, "x" * 22, later).failure == pairing.QR_MISMATCH  # a made-up one is no better
     attempt = scan(store, token, start_qr(store, token, later).qr.ref, later)
     assert attempt.failure is None and attempt.view.state == "used" and attempt.account is not None
-    with pytest.raises(domain.LinkGone):
+    with pytest.raises(links.LinkGone):
         scan(store, token, None, later)
 
 
@@ -89,7 +90,7 @@ def test_a_pairing_code_connects_the_phone_that_asked_and_expires_after_180_seco
     assert exc.value.code == "pairing_code_rejected" and "not the pairing code" in exc.value.description
     attempt = enter(store, "12345678", T0 + timedelta(seconds=179))
     assert attempt.account.phone_number_e164 == "+31612345678" and attempt.view.state == "used"
-    assert attempt.account.account_id == domain.phone_account("+31612345678").account_id
+    assert attempt.account.account_id == accounts.phone_account("+31612345678").account_id
     with store.transaction() as tx:
         assert tx.account("w1", 1).phone_number_e164 == "+31612345678"
         assert tx.links("w1", 1, 1)[0].status == "used"
@@ -159,7 +160,7 @@ def test_the_flow_belongs_to_its_link_and_a_dead_link_takes_no_step(store):
     assert flow(store, newer, T0).qr is None
     assert flow(store, token, T0).state == "revoked"
     for step in (lambda: start_qr(store, token, T0), lambda: request_code(store, token, "+31612345678", T0)):
-        with pytest.raises(domain.LinkGone):
+        with pytest.raises(links.LinkGone):
             step()
     with pytest.raises(ApiError) as exc:
         flow(store, "no-such-token", T0)
@@ -216,7 +217,7 @@ def test_the_control_spec_has_the_origin_pattern_of_the_rule():
 
 def test_the_control_spec_has_the_webhook_url_pattern_of_the_rule():
     import yaml
-    from partner_sandbox import webhooks
+    from partner_sandbox.webhooks import urls as webhooks
     from partner_sandbox.resources import control_spec_path
 
     spec = yaml.safe_load(control_spec_path().read_text())

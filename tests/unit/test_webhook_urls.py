@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from partner_sandbox import ecma, webhooks
+from partner_sandbox import ecma
+from partner_sandbox.webhooks import urls as webhooks
 
 
 @settings(max_examples=500, deadline=None)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .domain import Transaction, event_time, rfc3339
+from typing import Protocol
+
+from .clock import event_time, rfc3339
+from .ports import Events, Usage
+
+
+class Alerting(Events, Usage, Protocol):
+    pass
 
 SEATS_FULL = "workspace:seats_full"
 MESSAGING_NEAR_FULL = "workspace:quota_near_full:messaging"
@@ -21,7 +28,7 @@ def _body(event_type: str, partner_id: str, workspace_id: str, now: datetime, **
             "triggered_at": event_time(now), **fields}
 
 
-def _once_a_period(tx: Transaction, partner_id: str, workspace_id: str, period_start: datetime,
+def _once_a_period(tx: Alerting, partner_id: str, workspace_id: str, period_start: datetime,
                    events: list[tuple[str, dict]], now: datetime) -> None:
     """Send each (event type, fields) not yet sent in this period, in order, and remember it."""
     fired = tx.fired_alerts(workspace_id, period_start)
@@ -32,7 +39,7 @@ def _once_a_period(tx: Transaction, partner_id: str, workspace_id: str, period_s
         tx.set_fired_alerts(workspace_id, period_start, fired | {kind for kind, _ in new})
 
 
-def check_seats(tx: Transaction, partner_id: str, workspace_id: str, seats_purchased: int, seats_available: int,
+def check_seats(tx: Alerting, partner_id: str, workspace_id: str, seats_purchased: int, seats_available: int,
                 period_start: datetime, now: datetime) -> None:
     """`workspace:seats_full` when no seat is left."""
     if seats_available <= 0:
@@ -44,7 +51,7 @@ def _pct(used: int, total: int) -> int:
     return 100 if total <= 0 else min(100, used * 100 // total)
 
 
-def check_quotas(tx: Transaction, partner_id: str, workspace_id: str, plan, usage, now: datetime, *,
+def check_quotas(tx: Alerting, partner_id: str, workspace_id: str, plan, usage, now: datetime, *,
                  transactions_spent: bool = False) -> None:
     """The quota events the workspace's use in the current period has reached, in order: messaging at
     90% then 100%, transactions when the non-recurring balance is spent, API calls at 100%."""
@@ -64,7 +71,7 @@ def check_quotas(tx: Transaction, partner_id: str, workspace_id: str, plan, usag
     _once_a_period(tx, partner_id, workspace_id, usage.period_start, events, now)
 
 
-def token_rotated(tx: Transaction, partner_id: str, workspace_id: str, now: datetime) -> None:
+def token_rotated(tx: Alerting, partner_id: str, workspace_id: str, now: datetime) -> None:
     """`api_token:rotated` on every rotation (the token itself is never sent)."""
     tx.add_event(partner_id, workspace_id, None, _body(TOKEN_ROTATED, partner_id, workspace_id, now,
                                                        rotated_at=event_time(now)))

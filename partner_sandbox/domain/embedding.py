@@ -5,8 +5,8 @@ the default port) is kept in that form."""
 
 from __future__ import annotations
 
-from . import ecma
-from .errors import ApiError
+from .. import ecma
+from ..errors import ApiError
 
 MAX_ORIGINS = 20
 DEFAULT_PORTS = {"http": "80", "https": "443"}

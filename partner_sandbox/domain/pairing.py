@@ -17,9 +17,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable
 
-from . import domain, ecma
-from .domain import LinkRecord, Transaction, WhatsAppAccount
-from .errors import ApiError
+from typing import Protocol
+
+from .. import ecma
+from ..errors import ApiError
+from .accounts import connect_link
+from .clock import partner_now
+from .links import LinkGone, link_for_token
+from .model import Flow, LinkRecord, WhatsAppAccount
+from .ownership import Ownership, owned_user
+from .ports import Accounts, Clocks, Events, Flows, Links
+
+
+class Pairing(Ownership, Links, Accounts, Events, Flows, Clocks, Protocol):
+    pass
 
 QR_IMAGES = 5  # a QR flow shows this many images, one a rotation, then times out
 PAIRING_CODE_LIFETIME = timedelta(seconds=180)
@@ -60,27 +71,6 @@ def invalid_phone(phone: str) -> str:
 def new_pairing_code() -> str:
     """8 digits, as WhatsApp shows them (1234-5678 to the person)."""
     return f"{secrets.randbelow(10**8):08d}"
-
-
-@dataclass(frozen=True)
-class Flow:
-    """A link's pairing flow as stored."""
-
-    qr_started_at: datetime | None = None
-    qr_secret: str | None = None
-    pairing_code: str | None = None
-    pairing_phone: str | None = None
-    pairing_expires_at: datetime | None = None
-    error_seq: int = 0  # counts the errors; the page tells a new one by it
-    error: str | None = None
-
-    def next_step(self, **step) -> "Flow":
-        """A new step (a QR flow, a pairing code) in place of the current one; the last error stays."""
-        return Flow(error_seq=self.error_seq, error=self.error, **step)
-
-    def failed(self, message: str) -> "Flow":
-        """The flow stops (no QR, no pairing code) with a new error."""
-        return Flow(error_seq=self.error_seq + 1, error=message)
 
 
 @dataclass(frozen=True)
@@ -130,23 +120,23 @@ def _view(link: LinkRecord, flow: Flow, now: datetime, period: timedelta) -> Flo
     return FlowView(link, state, now, flow, qr, timed_out)
 
 
-def _link(tx: Transaction, token: str, real_now: datetime) -> tuple[LinkRecord, datetime]:
+def _link(tx: Pairing, token: str, real_now: datetime) -> tuple[LinkRecord, datetime]:
     """The link behind a page's token (locked as issuance locks it) and its partner's time."""
-    link = domain.link_for_token(tx, token)
+    link = link_for_token(tx, token)
     if link is None:
         raise ApiError("not_found", "No QR link has this address")
     tx.user(link.workspace_id, link.user_id)  # on PostgreSQL, queue behind issuance; then read again
-    link = domain.link_for_token(tx, token)
-    return link, domain.partner_now(tx, link.partner_id, real_now)
+    link = link_for_token(tx, token)
+    return link, partner_now(tx, link.partner_id, real_now)
 
 
 def _active(link: LinkRecord, now: datetime) -> None:
     state = link.state(now)
     if state != "active":
-        raise domain.LinkGone(link, state)
+        raise LinkGone(link, state)
 
 
-def flow_view(tx: Transaction, token: str, real_now: datetime, period: timedelta) -> FlowView:
+def flow_view(tx: Pairing, token: str, real_now: datetime, period: timedelta) -> FlowView:
     """What the page shows now; a pairing code that has expired becomes the flow's error."""
     link, now = _link(tx, token, real_now)
     flow = tx.link_flow(link.id)
@@ -156,7 +146,7 @@ def flow_view(tx: Transaction, token: str, real_now: datetime, period: timedelta
     return _view(link, flow, now, period)
 
 
-def start_qr(tx: Transaction, token: str, real_now: datetime, period: timedelta,
+def start_qr(tx: Pairing, token: str, real_now: datetime, period: timedelta,
              new_secret: Callable[[], str]) -> FlowView:
     """Start (or restart) the QR flow: a new series of images; a pairing code asked for is dropped."""
     link, now = _link(tx, token, real_now)
@@ -167,7 +157,7 @@ def start_qr(tx: Transaction, token: str, real_now: datetime, period: timedelta,
     return _view(link, flow, now, period)
 
 
-def _take_failure(tx: Transaction, link: LinkRecord, step: str) -> str | None:
+def _take_failure(tx: Pairing, link: LinkRecord, step: str) -> str | None:
     """The failure forced on the user's next step, if it can happen at this step (then it is used up)."""
     cause = tx.next_failure(link.workspace_id, link.user_id)
     if cause is None or step not in FAILURES[cause].steps:
@@ -176,7 +166,7 @@ def _take_failure(tx: Transaction, link: LinkRecord, step: str) -> str | None:
     return cause
 
 
-def request_pairing_code(tx: Transaction, token: str, phone: str, real_now: datetime, period: timedelta,
+def request_pairing_code(tx: Pairing, token: str, phone: str, real_now: datetime, period: timedelta,
                          new_code: Callable[[], str]) -> FlowView:
     """Ask for a pairing code for a phone number; the QR flow stops. An invalid number fails."""
     link, now = _link(tx, token, real_now)
@@ -195,18 +185,18 @@ def request_pairing_code(tx: Transaction, token: str, phone: str, real_now: date
     return _view(link, flow, now, period)
 
 
-def _fail(tx: Transaction, link: LinkRecord, flow: Flow, message: str, now: datetime, period: timedelta) -> Attempt:
+def _fail(tx: Pairing, link: LinkRecord, flow: Flow, message: str, now: datetime, period: timedelta) -> Attempt:
     flow = flow.failed(message)
     tx.save_link_flow(link.id, flow)
     return Attempt(_view(link, flow, now, period), failure=message)
 
 
-def _connect(tx: Transaction, link: LinkRecord, flow: Flow, now: datetime, period: timedelta, **how) -> Attempt:
-    account = domain.connect_link(tx, link, now, **how)
+def _connect(tx: Pairing, link: LinkRecord, flow: Flow, now: datetime, period: timedelta, **how) -> Attempt:
+    account = connect_link(tx, link, now, **how)
     return Attempt(_view(replace(link, status="used", closed_at=now), flow, now, period), account=account)
 
 
-def _scan(tx: Transaction, link: LinkRecord, ref: str | None, now: datetime, period: timedelta) -> Attempt:
+def _scan(tx: Pairing, link: LinkRecord, ref: str | None, now: datetime, period: timedelta) -> Attempt:
     """A scan of the link's QR code: with `ref` (what a rotating image encodes), only the image
     showing now matches; without, the link itself is scanned (the standalone page, the control API)."""
     flow = tx.link_flow(link.id)
@@ -220,28 +210,28 @@ def _scan(tx: Transaction, link: LinkRecord, ref: str | None, now: datetime, per
     return _connect(tx, link, flow, now, period)
 
 
-def scan_token(tx: Transaction, token: str, ref: str | None, real_now: datetime, period: timedelta) -> Attempt:
+def scan_token(tx: Pairing, token: str, ref: str | None, real_now: datetime, period: timedelta) -> Attempt:
     """A scan through the link's pages; LinkGone for a link that is no longer active."""
     link, now = _link(tx, token, real_now)
     _active(link, now)
     return _scan(tx, link, ref, now, period)
 
 
-def _active_link_of(tx: Transaction, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> LinkRecord:
-    domain.owned_user(tx, partner_id, workspace_id, user_id, active=False)
+def _active_link_of(tx: Pairing, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> LinkRecord:
+    owned_user(tx, partner_id, workspace_id, user_id, active=False)
     active = next((l for l in tx.links(workspace_id, user_id, 1) if l.state(now) == "active"), None)
     if active is None:
         raise ApiError("no_active_link", f"User {user_id} has no active QR link to scan")
     return active
 
 
-def scan_active_link(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, now: datetime,
+def scan_active_link(tx: Pairing, *, partner_id: str, workspace_id: str, user_id: int, now: datetime,
                      period: timedelta) -> Attempt:
     """The control API's scan of the user's active link."""
     return _scan(tx, _active_link_of(tx, partner_id, workspace_id, user_id, now), None, now, period)
 
 
-def enter_pairing_code(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, code: str,
+def enter_pairing_code(tx: Pairing, *, partner_id: str, workspace_id: str, user_id: int, code: str,
                        now: datetime, period: timedelta) -> Attempt:
     """A phone entering a pairing code: the account connects with the number that asked for it."""
     link = _active_link_of(tx, partner_id, workspace_id, user_id, now)
@@ -258,9 +248,9 @@ def enter_pairing_code(tx: Transaction, *, partner_id: str, workspace_id: str, u
     return _connect(tx, link, flow, now, period, phone=flow.pairing_phone, reason="(pairing code entered)")
 
 
-def force_failure(tx: Transaction, *, partner_id: str, workspace_id: str, user_id: int, cause: str | None,
+def force_failure(tx: Pairing, *, partner_id: str, workspace_id: str, user_id: int, cause: str | None,
                   now: datetime) -> str | None:
     """Make the user's next step that `cause` can happen at fail with it (None: clear it)."""
-    domain.owned_user(tx, partner_id, workspace_id, user_id, active=False)
+    owned_user(tx, partner_id, workspace_id, user_id, active=False)
     tx.set_next_failure(workspace_id, user_id, cause)
     return cause

@@ -6,8 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from typing import Protocol
+
 from . import alerts
-from .domain import Transaction, new_link_token, owned_workspace, token_digest
+from .links import TokenSource, new_link_token, token_digest
+from .ownership import Ownership, owned_workspace
+from .ports import Events, Tokens, Usage
+
+
+class TokenTx(Ownership, Tokens, Events, Usage, Protocol):
+    pass
+
 
 new_api_token = new_link_token  # the same unguessable tokens as links: 256 random bits, base64url
 
@@ -19,7 +28,7 @@ class PublicToken:
     rotated_at: datetime | None = None
 
 
-def current_token(tx: Transaction, *, partner_id: str, workspace_id: str, now: datetime, new_token=new_api_token) -> PublicToken:
+def current_token(tx: TokenTx, *, partner_id: str, workspace_id: str, now: datetime, new_token: TokenSource = new_api_token) -> PublicToken:
     """The workspace's token; the first read creates it (two first reads at once get the same one)."""
     owned_workspace(tx, partner_id, workspace_id)
     token = tx.api_token(workspace_id)
@@ -28,7 +37,7 @@ def current_token(tx: Transaction, *, partner_id: str, workspace_id: str, now: d
     return PublicToken(workspace_id, token)
 
 
-def rotate_token(tx: Transaction, *, partner_id: str, workspace_id: str, now: datetime, new_token=new_api_token) -> PublicToken:
+def rotate_token(tx: TokenTx, *, partner_id: str, workspace_id: str, now: datetime, new_token: TokenSource = new_api_token) -> PublicToken:
     """A new token in place of the current one (there may be none yet); the previous stops at once."""
     owned_workspace(tx, partner_id, workspace_id)
     token = new_token()
@@ -37,7 +46,7 @@ def rotate_token(tx: Transaction, *, partner_id: str, workspace_id: str, now: da
     return PublicToken(workspace_id, token, now)
 
 
-def token_workspace(tx: Transaction, *, partner_id: str, token: str) -> str | None:
+def token_workspace(tx: TokenTx, *, partner_id: str, token: str) -> str | None:
     """The caller's workspace a token currently opens, or None (unknown, rotated, or not theirs)."""
     workspace_id = tx.api_token_workspace(token_digest(token))
     if workspace_id is None:

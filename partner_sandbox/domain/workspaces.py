@@ -7,66 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
+from typing import Protocol
+
+from ..errors import ApiError
 from . import alerts
-from .domain import (
-    DISCONNECTED,
-    USER_ACTIVE,
-    USER_SUSPENDED,
-    Transaction,
-    account_event,
-    owned_workspace,
-)
-from .errors import ApiError
+from .accounts import DISCONNECTED, account_event
+from .clock import billing_period
+from .model import USER_ACTIVE, USER_SUSPENDED, Member, Plan, Suspension, Workspace
+from .ownership import Ownership, owned_workspace
+from .ports import Accounts, Events, Links, Usage, Workspaces
+
+
+class WorkspaceTx(Ownership, Links, Accounts, Events, Usage, Protocol):
+    pass
 
 WORKSPACE_ID_LENGTH = 30
 ROLE_OWNER = "owner"
 ROLE_AGENT = "agent"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A partner's plan (the fixtures give it; these are its defaults)."""
-
-    id: int = 1
-    messages: int = 1000  # messages a billing period
-    api_calls: int = 10_000  # Public API calls a billing period
-    non_recurring: int = 0  # a new workspace's non-recurring balance
-
-
-@dataclass(frozen=True)
-class Member:
-    user_id: int
-    display_name: str
-    role: str
-    email: str
-    status: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Workspace:
-    id: str
-    partner_id: str
-    display_name: str
-    plan_id: int
-    seats_purchased: int
-    seats_used: int
-    group_id: int
-    created_at: datetime
-    updated_at: datetime
-    owner_user_id: int | None
-    suspended: tuple["Suspension", ...] = ()
-
-    @property
-    def seats_available(self) -> int:
-        return max(0, self.seats_purchased - self.seats_used)
-
-
-@dataclass(frozen=True)
-class Suspension:
-    user_id: int
-    whatsapp_account_id: int | None
-    phone_numbers: tuple[str, ...]
 
 
 def system_email(user_id: int, workspace_id: str) -> str:
@@ -79,20 +36,12 @@ def workspace_id_for(display_name: str) -> str:
     return display_name.lower()[:WORKSPACE_ID_LENGTH]
 
 
-def billing_period(now: datetime) -> tuple[datetime, datetime]:
-    """The monthly billing period `now` falls in: [first of the month, first of the next), UTC."""
-    now = now.astimezone(timezone.utc)
-    start = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
-    end = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
-    return start, end
-
-
 def display_name_for(role: str, user_id: int) -> str:
     """A partner-created (or fixture) user's display name: `Owner 100000`, `Agent 100001`."""
     return f"{role.title()} {user_id}"
 
 
-def _new_members(tx: Transaction, workspace_id: str, count: int, role: str, now: datetime) -> list[Member]:
+def _new_members(tx: WorkspaceTx, workspace_id: str, count: int, role: str, now: datetime) -> list[Member]:
     first = tx.next_ids("user_id", count)
     members = [Member(user_id, display_name_for(role, user_id), role, system_email(user_id, workspace_id), USER_ACTIVE,
                       now) for user_id in range(first, first + count)]
@@ -100,7 +49,7 @@ def _new_members(tx: Transaction, workspace_id: str, count: int, role: str, now:
     return members
 
 
-def create_workspace(tx: Transaction, *, partner_id: str, display_name: str, seats_purchased: int,
+def create_workspace(tx: WorkspaceTx, *, partner_id: str, display_name: str, seats_purchased: int,
                      now: datetime) -> Workspace:
     """A workspace on the partner's plan, with an Owner user taking one seat; 409 when the derived id
     is taken (by any partner), and then nothing is written."""
@@ -116,7 +65,7 @@ def create_workspace(tx: Transaction, *, partner_id: str, display_name: str, sea
     return _seats_checked(tx, partner_id, workspace_id, now)
 
 
-def _seats_checked(tx: Transaction, partner_id: str, workspace_id: str, now: datetime) -> Workspace:
+def _seats_checked(tx: WorkspaceTx, partner_id: str, workspace_id: str, now: datetime) -> Workspace:
     """The workspace after a change of its seats or users, and `workspace:seats_full` when none is left."""
     record = tx.workspace_record(workspace_id)
     alerts.check_seats(tx, partner_id, workspace_id, record.seats_purchased, record.seats_available,
@@ -124,7 +73,7 @@ def _seats_checked(tx: Transaction, partner_id: str, workspace_id: str, now: dat
     return record
 
 
-def update_workspace(tx: Transaction, *, partner_id: str, workspace_id: str, display_name: str | None,
+def update_workspace(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, display_name: str | None,
                      seats_purchased: int | None, now: datetime) -> Workspace:
     """Change what was sent; the id stays. Seats lowered below those in use suspend the newest agents
     first (never the owner): each one's account is disconnected and its active link revoked."""
@@ -146,7 +95,7 @@ def update_workspace(tx: Transaction, *, partner_id: str, workspace_id: str, dis
     return replace(record, suspended=tuple(suspended))
 
 
-def _suspend(tx: Transaction, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> Suspension:
+def _suspend(tx: WorkspaceTx, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> Suspension:
     user = tx.user(workspace_id, user_id)
     account = tx.account(workspace_id, user_id)
     if user.whatsapp_connected:
@@ -163,7 +112,7 @@ def _suspend(tx: Transaction, partner_id: str, workspace_id: str, user_id: int, 
                       (connected.phone_number_e164,) if connected else ())
 
 
-def create_users(tx: Transaction, *, partner_id: str, workspace_id: str, count: int,
+def create_users(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, count: int,
                  now: datetime) -> tuple[Workspace, list[Member]]:
     """`count` agents, one seat each, all or nothing: `409 seats_full` when fewer seats are free."""
     owned_workspace(tx, partner_id, workspace_id)
@@ -198,7 +147,7 @@ class Details:
     links: list  # (user id, raw token, expires at) of the active links
 
 
-def current_usage(tx: Transaction, workspace_id: str, now: datetime) -> Usage:
+def current_usage(tx: WorkspaceTx, workspace_id: str, now: datetime) -> Usage:
     """The use of the billing period `now` is in: counters of an earlier period count as zero."""
     start, end = billing_period(now)
     period, messages, api_calls, balance, updated = tx.usage(workspace_id)
@@ -207,7 +156,7 @@ def current_usage(tx: Transaction, workspace_id: str, now: datetime) -> Usage:
     return Usage(start, end, messages, api_calls, balance, updated)
 
 
-def workspace_details(tx: Transaction, *, partner_id: str, workspace_id: str, now: datetime) -> Details:
+def workspace_details(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, now: datetime) -> Details:
     owned_workspace(tx, partner_id, workspace_id)
     record = tx.workspace_record(workspace_id)
     links = [(user_id, token, expires) for user_id, token, expires in tx.open_links(workspace_id) if now < expires]
@@ -218,7 +167,7 @@ def workspace_details(tx: Transaction, *, partner_id: str, workspace_id: str, no
 USAGE_KINDS = ("messages", "api_calls", "transactions")
 
 
-def simulate_usage(tx: Transaction, *, partner_id: str, workspace_id: str, kind: str, amount: int,
+def simulate_usage(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, kind: str, amount: int,
                    now: datetime) -> Details:
     """Use some of a quota in the current period: messages or Public API calls count up; transactions
     spend the non-recurring balance (never below zero)."""

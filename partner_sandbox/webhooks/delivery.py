@@ -23,11 +23,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import ecma
-from .auth import Partner, mint_signature
-from .domain import event_time
-from .embedding import PORT
-from .store import Store
+from ..auth import Partner, mint_signature
+from ..domain.clock import event_time
+from ..store import Store
+from .urls import url_problem
 
 log = logging.getLogger("partner_sandbox.webhooks")
 
@@ -38,36 +37,10 @@ SIGNATURE_TTL_SECONDS = 300
 MAX_IN_FLIGHT = 64  # attempts at once in one process
 PARTNER_IN_FLIGHT = 16  # of them, one partner's at most: a partner with many slow receivers leaves room
 ANSWER_BYTES = 16 * 1024  # read of a receiver's answer; the rest is never read
-MAX_URL = 2048
 
 
 class Undeliverable(Exception):
     """The event cannot be attempted at all (its URL, as it stands): failed at once, not retried."""
-
-
-_IPV4_PART = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-# What a webhook URL may be (sandbox.yaml's PUT /webhook has the same pattern): http(s), optional
-# user-info, a host name whose first label has a letter or a dash (a name of digits and dots alone
-# is read as an IPv4 address) or an IPv4 address, a port of 0..65535, then any visible ASCII.
-# IPv6 literals are not accepted (as for embedding origins).
-URL_PATTERN = (rf"^https?://([A-Za-z0-9._~!$&'()*+,;=:%-]*@)?([A-Za-z0-9-]*[A-Za-z-][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)*"
-               rf"|({_IPV4_PART}\.){{3}}{_IPV4_PART})(:0*{PORT})?([/?#][!-~]*)?$")
-_URL = ecma.compile(URL_PATTERN)
-
-
-def url_problem(url: str) -> str | None:
-    """Why a webhook URL cannot be delivered to, or None. The spec refuses these when a URL is set;
-    checked again before each attempt (a URL stored before this rule existed)."""
-    if len(url) > MAX_URL:
-        return f"the URL is longer than {MAX_URL} characters"
-    if not _URL.search(url):
-        return ("the URL is not http(s)://[user@]host[:port][/path] with a host name or an IPv4 address"
-                " and a port of 0..65535, in visible ASCII")
-    try:
-        httpx.URL(url)
-    except (httpx.InvalidURL, ValueError) as exc:  # kept in step with the pattern by the tests
-        return f"the URL cannot be used: {exc}"
-    return None
 
 
 class Deliverer:

@@ -6,18 +6,21 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 from datetime import datetime, timedelta
 
-from . import domain, embedding, pairing, public_api, workspaces
-from .errors import ApiError
-from .auth import Authenticator
-from .fixtures import PartnerFixture, World
-from .web.ratelimit import RateLimiter
-from .settings import Settings
-from .store import Store
-from .webhooks import url_problem
+from ..auth import Authenticator
+from ..domain import accounts, embedding, links, pairing, workspaces
+from ..domain.clock import Clock, change_clock, partner_now, system_clock
+from ..domain import tokens as public_api
+from ..domain.model import ClockState, LinkRecord
+from ..domain.ratelimit import RateLimiter
+from ..errors import ApiError
+from ..fixtures import PartnerFixture, World
+from ..settings import Settings
+from ..store import Store
+from ..webhooks.urls import url_problem
 
 
 class LinkPage(NamedTuple):
-    link: domain.LinkRecord
+    link: LinkRecord
     now: datetime  # the partner's
     embedding_origins: list[str]  # the pages that may frame it
     error_seq: int  # errors of its flow so far: the embedded page reports only later ones
@@ -30,8 +33,8 @@ class Sandbox:
     authenticator: Authenticator
     world: Callable[[], World]  # the fixtures, loaded when first needed (workers rarely reset)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
-    clock: domain.Clock = domain.system_clock  # real time; each partner's test clock is relative to it
-    new_token: domain.TokenSource = domain.new_link_token
+    clock: Clock = system_clock  # real time; each partner's test clock is relative to it
+    new_token: links.TokenSource = links.new_link_token
     new_pairing_code: Callable[[], str] = pairing.new_pairing_code
 
     @property
@@ -42,17 +45,17 @@ class Sandbox:
     def _at_partner_time(self, partner_id: str, rule, **arguments):
         """One store transaction around one rule, on the partner's clock."""
         with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
+            now = partner_now(tx, partner_id, self.clock())
             return rule(tx, partner_id=partner_id, now=now, **arguments)
 
     # --- the Partner API ------------------------------------------------------------------------
 
     def issue_qr_link(
         self, partner_id: str, workspace_id: str, user_id: int, expires_in_hours: int
-    ) -> domain.IssuedLink:
+    ) -> links.IssuedLink:
         with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
-            return domain.issue_qr_link(
+            now = partner_now(tx, partner_id, self.clock())
+            return links.issue_qr_link(
                 tx,
                 partner_id=partner_id,
                 workspace_id=workspace_id,
@@ -82,8 +85,8 @@ class Sandbox:
         return self._at_partner_time(partner_id, workspaces.simulate_usage,
                                      workspace_id=workspace_id, kind=kind, amount=amount)
 
-    def disconnect_whatsapp(self, partner_id: str, workspace_id: str, user_id: int) -> domain.Disconnection:
-        return self._at_partner_time(partner_id, domain.disconnect_whatsapp,
+    def disconnect_whatsapp(self, partner_id: str, workspace_id: str, user_id: int) -> accounts.Disconnection:
+        return self._at_partner_time(partner_id, accounts.disconnect_whatsapp,
                                      workspace_id=workspace_id, user_id=user_id)
 
     def public_api_token(self, partner_id: str, workspace_id: str) -> public_api.PublicToken:
@@ -105,10 +108,10 @@ class Sandbox:
     def link_page(self, token: str) -> LinkPage | None:
         """What a page of the link shows; None for an unknown token."""
         with self.store.transaction() as tx:
-            link = domain.link_for_token(tx, token)
+            link = links.link_for_token(tx, token)
             if link is None:
                 return None
-            return LinkPage(link, domain.partner_now(tx, link.partner_id, self.clock()),
+            return LinkPage(link, partner_now(tx, link.partner_id, self.clock()),
                             tx.embedding_origins(link.partner_id), tx.link_flow(link.id).error_seq)
 
     def link_flow(self, token: str) -> pairing.FlowView:
@@ -130,24 +133,24 @@ class Sandbox:
 
     # --- the control API ------------------------------------------------------------------------
 
-    def user_view(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
-        return self._at_partner_time(partner_id, domain.user_view, workspace_id=workspace_id, user_id=user_id)
+    def user_view(self, partner_id: str, workspace_id: str, user_id: int) -> accounts.UserView:
+        return self._at_partner_time(partner_id, accounts.user_view, workspace_id=workspace_id, user_id=user_id)
 
-    def _connecting(self, partner_id: str, workspace_id: str, user_id: int, rule, **arguments) -> domain.UserView:
+    def _connecting(self, partner_id: str, workspace_id: str, user_id: int, rule, **arguments) -> accounts.UserView:
         """A control call that connects the user's account: its failure is kept, then answered 409."""
         with self.store.transaction() as tx:
-            now = domain.partner_now(tx, partner_id, self.clock())
+            now = partner_now(tx, partner_id, self.clock())
             attempt = rule(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now,
                            period=self.rotation, **arguments)
-            view = domain.user_view(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
+            view = accounts.user_view(tx, partner_id=partner_id, workspace_id=workspace_id, user_id=user_id, now=now)
         if attempt.failure is not None:
             raise ApiError("connection_failed", f"Connecting user {user_id}'s account failed: {attempt.failure}")
         return view
 
-    def scan_user(self, partner_id: str, workspace_id: str, user_id: int) -> domain.UserView:
+    def scan_user(self, partner_id: str, workspace_id: str, user_id: int) -> accounts.UserView:
         return self._connecting(partner_id, workspace_id, user_id, pairing.scan_active_link)
 
-    def enter_pairing_code(self, partner_id: str, workspace_id: str, user_id: int, code: str) -> domain.UserView:
+    def enter_pairing_code(self, partner_id: str, workspace_id: str, user_id: int, code: str) -> accounts.UserView:
         return self._connecting(partner_id, workspace_id, user_id, pairing.enter_pairing_code, code=code)
 
     def force_failure(self, partner_id: str, workspace_id: str, user_id: int, cause: str | None) -> str | None:
@@ -164,14 +167,14 @@ class Sandbox:
             tx.set_embedding_origins(partner_id, origins)
         return origins
 
-    def clock_view(self, partner_id: str) -> tuple[domain.ClockState, datetime]:
+    def clock_view(self, partner_id: str) -> tuple[ClockState, datetime]:
         with self.store.transaction() as tx:
             return tx.clock_state(partner_id), self.clock()
 
-    def change_clock(self, partner_id: str, command: dict) -> tuple[domain.ClockState, datetime]:
+    def change_clock(self, partner_id: str, command: dict) -> tuple[ClockState, datetime]:
         with self.store.transaction() as tx:
             real_now = self.clock()
-            state = domain.change_clock(tx.clock_state(partner_id), command, real_now)
+            state = change_clock(tx.clock_state(partner_id), command, real_now)
             tx.set_clock_state(partner_id, state)
             return state, real_now
 

@@ -14,24 +14,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Protocol
 
-from .auth import Partner
-from .domain import (
-    REAL_CLOCK,
-    ClockState,
-    LinkRecord,
-    OpenLink,
-    Transaction,
-    UserState,
-    WhatsAppAccount,
+from ..auth import Partner
+from ..domain.clock import rfc3339
+from ..domain.links import new_link_token, token_digest
+from ..domain.model import (
+    REAL_CLOCK, ClockState, Flow, LinkRecord, Member, OpenLink, Plan, UserState, WhatsAppAccount, Workspace,
     WorkspaceState,
-    new_link_token,
-    rfc3339,
-    token_digest,
 )
-from .errors import ApiError
-from .pairing import Flow
-from .workspaces import Member, Plan, Workspace, display_name_for, system_email
-from .fixtures import PartnerFixture, World
+from ..domain.workspaces import display_name_for, system_email
+from ..errors import ApiError
+from ..fixtures import PartnerFixture, World
 
 # The schema of both backends; {id} and {bigint} are filled in per dialect.
 SCHEMA_TEMPLATE = """
@@ -175,7 +167,7 @@ POSTGRES_SCHEMA = SCHEMA_TEMPLATE.format(
 class Store(Protocol):
     """What the app needs from a store; each transaction is atomic and isolated."""
 
-    def transaction(self, *, durable: bool = True) -> ContextManager[Transaction]: ...
+    def transaction(self, *, durable: bool = True) -> ContextManager[SqlTransaction]: ...
 
     def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool: ...
 
@@ -229,7 +221,7 @@ class _Sql:
         cursor.executemany(self._sql(sql), rows)
 
 
-class SqlTransaction(Transaction):
+class SqlTransaction:
     """The domain's Transaction inside one open database transaction, on either backend."""
 
     def __init__(self, conn: _Sql):

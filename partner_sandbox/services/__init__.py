@@ -1,0 +1,1 @@
+"""The use cases the APIs call, one store transaction each, on the partner's clock."""
