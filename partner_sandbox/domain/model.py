@@ -144,3 +144,37 @@ class ClockState:
 
 
 REAL_CLOCK = ClockState()
+
+
+# --- the webhook outbox -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """An event claimed for one delivery attempt."""
+
+    row: int
+    event_id: str
+    partner_id: str
+    body: str  # the JSON body, as it is signed and sent
+    round_attempts: int
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    at: datetime
+    status_code: int | None
+    error: str | None
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event of the outbox and its attempts, as the control API shows them."""
+
+    id: int
+    event_id: str
+    body: dict[str, object]
+    status: str
+    next_attempt_at: datetime | None
+    created_at: datetime
+    attempts: list[DeliveryAttempt] = field(default_factory=list)

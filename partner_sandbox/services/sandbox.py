@@ -10,7 +10,7 @@ from ..auth import Authenticator
 from ..domain import accounts, embedding, links, pairing, workspaces
 from ..domain.clock import Clock, change_clock, partner_now, system_clock
 from ..domain import tokens as public_api
-from ..domain.model import ClockState, LinkRecord
+from ..domain.model import ClockState, Delivery, LinkRecord
 from ..domain.ratelimit import RateLimiter
 from ..errors import ApiError
 from ..fixtures import PartnerFixture, World
@@ -211,7 +211,7 @@ class Sandbox:
         with self.store.transaction() as tx:
             tx.set_webhook(partner_id, url)
 
-    def deliveries(self, partner_id: str, limit: int) -> list[dict]:
+    def deliveries(self, partner_id: str, limit: int) -> list[Delivery]:
         with self.store.transaction() as tx:
             return tx.deliveries(partner_id, limit)
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from ..domain.accounts import Disconnection, UserView
 from ..domain.clock import event_time, rfc3339
 from ..domain.links import IssuedLink
-from ..domain.model import ClockState, LinkRecord, WhatsAppAccount
+from ..domain.model import ClockState, Delivery, LinkRecord, WhatsAppAccount
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -151,20 +151,21 @@ def clock(state: ClockState, real_now: datetime) -> dict:
     }
 
 
-def delivery(record: dict) -> dict:
+def delivery(record: Delivery) -> dict:
     """A webhook event and its delivery attempts, as the control API shows it."""
-    body = record["body"]
-    pending = record["status"] == "pending"
+    body = record.body
+    pending = record.status == "pending"
     return {
-        "id": record["id"],
-        "event_id": record["event_id"],
+        "id": record.id,
+        "event_id": record.event_id,
         "event_type": body["event_type"],
         "workspace_id": body["workspace_id"],
         "user_id": body.get("user_id"),  # none for the workspace's own events
-        "status": record["status"],
-        "attempts": record["attempts"],
-        "next_retry_at": event_time(datetime.fromtimestamp(max(record["next_attempt_at"], 0), timezone.utc))
-        if pending and record["attempts"] else None,
-        "created_at": record["created_at"],
+        "status": record.status,
+        "attempts": [{"at": event_time(a.at), "status_code": a.status_code, "error": a.error,
+                      "latency_ms": a.latency_ms} for a in record.attempts],
+        "next_retry_at": event_time(record.next_attempt_at)
+        if pending and record.attempts and record.next_attempt_at is not None else None,
+        "created_at": event_time(record.created_at),
         "body": body,
     }

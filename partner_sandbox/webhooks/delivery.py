@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..auth import Partner, mint_signature
-from ..domain.clock import event_time
+from ..domain.model import OutboxEvent
 from ..store import Store
 from .urls import url_problem
 
@@ -79,12 +79,12 @@ class Deliverer:
                                 claimed = tx.claim_events(time.time(), self.lease, room,
                                                           room=lambda partner: PARTNER_IN_FLIGHT - busy[partner])
                             for event in claimed:
-                                if event["row"] not in in_flight:
+                                if event.row not in in_flight:
                                     task = asyncio.create_task(self.deliver(client, event))
-                                    in_flight[event["row"]] = task
-                                    partner_of[event["row"]] = event["partner_id"]
+                                    in_flight[event.row] = task
+                                    partner_of[event.row] = event.partner_id
                                     task.add_done_callback(
-                                        lambda _t, row=event["row"]: (in_flight.pop(row, None), partner_of.pop(row, None)))
+                                        lambda _t, row=event.row: (in_flight.pop(row, None), partner_of.pop(row, None)))
                     except Exception:  # a delivery loop that stops would strand every event
                         log.exception("webhook delivery loop error")
                     await asyncio.sleep(POLL_SECONDS)
@@ -92,8 +92,8 @@ class Deliverer:
                 for task in list(in_flight.values()):
                     task.cancel()  # its lease runs out and another attempt is made later
 
-    async def deliver(self, client: httpx.AsyncClient, event: dict) -> None:
-        at = event_time(datetime.now(timezone.utc))
+    async def deliver(self, client: httpx.AsyncClient, event: OutboxEvent) -> None:
+        at = datetime.now(timezone.utc)
         started = time.perf_counter()
         retry = True
         try:
@@ -101,10 +101,10 @@ class Deliverer:
         except Undeliverable as exc:
             status_code, error, retry = None, str(exc), False
         except Exception as exc:  # never a stranded event: failed, with the reason
-            log.error("webhook %s cannot be attempted: %s", event["event_id"], type(exc).__name__)
+            log.error("webhook %s cannot be attempted: %s", event.event_id, type(exc).__name__)
             status_code, error, retry = None, f"cannot be attempted: {type(exc).__name__}", False
         latency = round((time.perf_counter() - started) * 1000, 2)
-        attempts = event["round_attempts"] + 1
+        attempts = event.round_attempts + 1
         if error is None:
             outcome, next_at = "delivered", 0.0
         elif not retry or attempts >= self.max_attempts:
@@ -112,15 +112,15 @@ class Deliverer:
         else:
             outcome, next_at = "pending", time.time() + self.delay(attempts)
         with self.store.transaction() as tx:
-            tx.record_attempt(event["row"], at, status_code, error, latency, outcome, next_at)
-        log.info(json.dumps({"webhook": event["event_id"], "status_code": status_code, "error": error,
+            tx.record_attempt(event.row, at, status_code, error, latency, outcome, next_at)
+        log.info(json.dumps({"webhook": event.event_id, "status_code": status_code, "error": error,
                              "outcome": outcome, "latency_ms": latency}))
 
-    async def attempt(self, client: httpx.AsyncClient, event: dict) -> tuple[int | None, str | None]:
+    async def attempt(self, client: httpx.AsyncClient, event: OutboxEvent) -> tuple[int | None, str | None]:
         """One POST of the event: (status code, error or None). Raises Undeliverable."""
         with self.store.transaction() as tx:
-            url = tx.webhook_url(event["partner_id"])
-        partner = self.partners(event["partner_id"])
+            url = tx.webhook_url(event.partner_id)
+        partner = self.partners(event.partner_id)
         if url is None or partner is None:
             return None, "no webhook URL is set"
         problem = url_problem(url)
@@ -134,11 +134,11 @@ class Deliverer:
             "User-Agent": "partner-sandbox-webhooks",
             "X-TL-Partner-Id": partner.id,
             "X-TL-Signature": mint_signature(partner, ttl_seconds=SIGNATURE_TTL_SECONDS),
-            "X-TL-Event-Id": event["event_id"],
+            "X-TL-Event-Id": event.event_id,
         }
         try:
             async with asyncio.timeout(self.timeout):
-                async with client.stream("POST", url, content=event["body"].encode(), headers=headers) as response:
+                async with client.stream("POST", url, content=event.body.encode(), headers=headers) as response:
                     read = 0
                     async for chunk in response.aiter_raw():  # raw: never decompressed
                         read += len(chunk)

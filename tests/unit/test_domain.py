@@ -78,8 +78,7 @@ def issue(store, clock, user=1, hours=24, partner="p1", workspace="w1", tokens=N
 
 def active_links(store, workspace="w1", user=1) -> int:
     with store.transaction() as tx:
-        return tx._conn.execute("SELECT COUNT(*) FROM links WHERE workspace_id=? AND user_id=? AND status='active'",
-                                (workspace, user)).fetchone()[0]
+        return sum(link.status == "active" for link in tx.links(workspace, user, 100))
 
 
 def test_fresh_user_gets_a_link_expiring_after_the_hours(store):
@@ -106,8 +105,7 @@ def test_expired_link_is_not_revoked_and_the_boundary_counts_as_expired(store):
     assert issue(store, clock).previous_qr_revoked is False
     assert active_links(store) == 1
     with store.transaction() as tx:
-        statuses = [r[0] for r in tx._conn.execute(
-            "SELECT status FROM links WHERE workspace_id='w1' AND user_id=1 ORDER BY id").fetchall()]
+        statuses = [link.status for link in reversed(tx.links("w1", 1, 100))]
     assert statuses == ["expired", "active"]
 
 
@@ -159,7 +157,7 @@ def test_a_billing_managed_workspace_is_out_of_reach(store):
 def test_a_suspended_user_gets_no_link(store):
     assert code_of_issuing(store, user=5) == ("user_not_active", 403)
     with store.transaction() as tx:
-        assert tx._conn.execute("SELECT COUNT(*) FROM links WHERE user_id = 5").fetchone()[0] == 0
+        assert tx.links("w1", 5, 100) == []
 
 
 def test_a_failed_issuance_changes_nothing(store):
@@ -297,9 +295,9 @@ def test_events_are_written_with_the_change_and_never_for_a_no_op(store):
     issue(store, clock, user=2)  # disconnects again
     with store.transaction() as tx:
         log = tx.deliveries("p1", 10)
-    assert [d["body"]["event_type"] for d in reversed(log)] == [
+    assert [d.body["event_type"] for d in reversed(log)] == [
         accounts.DISCONNECTED, accounts.CONNECTED, accounts.DISCONNECTED]
-    first = log[-1]["body"]
+    first = log[-1].body
     assert (first["whatsapp_account_id"], first["phone_number_e164"], first["user_id"]) == (20, "+15550000002", 2)
     assert first["disconnected_at"] == first["triggered_at"] == "2026-01-01T12:00:00.000Z"
 
@@ -309,7 +307,7 @@ def test_a_disconnection_event_keeps_the_milliseconds_of_the_change(store):
         tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
     issue(store, FakeClock(T0 + timedelta(milliseconds=622)), user=2)
     with store.transaction() as tx:
-        assert tx.deliveries("p1", 1)[0]["body"]["disconnected_at"] == "2026-01-01T12:00:00.622Z"
+        assert tx.deliveries("p1", 1)[0].body["disconnected_at"] == "2026-01-01T12:00:00.622Z"
 
 
 def test_a_failed_change_writes_no_event(store):
@@ -331,11 +329,11 @@ def test_events_of_one_user_are_claimed_one_at_a_time_and_once(store):
         pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION).account
     with store.transaction() as tx:
         claimed = tx.claim_events(1000.0, 60, 10)
-        assert [json.loads(c["body"])["event_type"] for c in claimed] == [accounts.DISCONNECTED]  # the older first
+        assert [json.loads(c.body)["event_type"] for c in claimed] == [accounts.DISCONNECTED]  # the older first
         assert tx.claim_events(1000.0, 60, 10) == []  # leased: nobody else takes it
-        tx.record_attempt(claimed[0]["row"], "t", 204, None, 1.0, "delivered")
+        tx.record_attempt(claimed[0].row, T0, 204, None, 1.0, "delivered")
         nxt = tx.claim_events(1000.0, 60, 10)
-    assert [json.loads(c["body"])["event_type"] for c in nxt] == [accounts.CONNECTED]
+    assert [json.loads(c.body)["event_type"] for c in nxt] == [accounts.CONNECTED]
 
 
 def test_backoff_doubles_with_jitter():

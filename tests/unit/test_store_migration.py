@@ -56,7 +56,7 @@ def test_an_earlier_schema_is_replaced_and_seeded_again(backend, tmp_path, reque
         with store.transaction() as tx:
             assert tx.workspace("billed-workspace").billing_managed is True
             assert tx.user("my-first-workspace", 61).status == "suspended"
-            assert tx._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == SCHEMA_VERSION
+            assert tx._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()["value"] == SCHEMA_VERSION
     finally:
         store.close()
     reopened = opener()  # this version's database: kept, not seeded again

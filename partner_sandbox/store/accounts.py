@@ -1,0 +1,60 @@
+"""Users' WhatsApp accounts (the Accounts port)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Executable, bindparam, null, select, update
+
+from ..domain.model import WhatsAppAccount
+from .encoding import opt_instant, to_us
+from .schema import users
+from .statements import InsertFn, Row, Rows, statement
+
+_OF_USER = (users.c.workspace_id == bindparam("workspace_id"), users.c.user_id == bindparam("user_id"))
+
+
+def _account(row: Row) -> WhatsAppAccount:
+    return WhatsAppAccount(row["wa_account_id"], row["wa_phone"], opt_instant(row["wa_connected_at"]),
+                           opt_instant(row["wa_disconnected_at"]))
+
+
+@statement
+def _account_of(_: InsertFn) -> Executable:
+    return select(users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at, users.c.wa_disconnected_at
+                  ).where(*_OF_USER, users.c.wa_account_id.is_not(None))
+
+
+@statement
+def _accounts(_: InsertFn) -> Executable:
+    return select(users.c.user_id, users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at,
+                  users.c.wa_disconnected_at).where(users.c.workspace_id == bindparam("workspace_id"),
+                                                    users.c.wa_account_id.is_not(None)).order_by(users.c.user_id)
+
+
+@statement
+def _connect(_: InsertFn) -> Executable:
+    return update(users).where(*_OF_USER).values(wa_account_id=bindparam("account_id"), wa_phone=bindparam("phone"),
+                                                 wa_connected_at=bindparam("at"), wa_disconnected_at=null())
+
+
+@statement
+def _disconnect(_: InsertFn) -> Executable:
+    return update(users).where(*_OF_USER).values(wa_connected_at=null(), wa_disconnected_at=bindparam("at"))
+
+
+class AccountRows(Rows):
+    def account(self, workspace_id: str, user_id: int) -> WhatsAppAccount | None:
+        row = self._one(_account_of, workspace_id=workspace_id, user_id=user_id)
+        return _account(row) if row else None
+
+    def accounts(self, workspace_id: str) -> list[tuple[int, WhatsAppAccount]]:
+        """Every account a user of the workspace has had (connected or not), by user."""
+        return [(row["user_id"], _account(row)) for row in self._all(_accounts, workspace_id=workspace_id)]
+
+    def connect_whatsapp(self, workspace_id: str, user_id: int, account: WhatsAppAccount, at: datetime) -> None:
+        self._run(_connect, workspace_id=workspace_id, user_id=user_id, account_id=account.account_id,
+                  phone=account.phone_number_e164, at=to_us(at))
+
+    def disconnect_whatsapp(self, workspace_id: str, user_id: int, at: datetime) -> None:
+        self._run(_disconnect, workspace_id=workspace_id, user_id=user_id, at=to_us(at))

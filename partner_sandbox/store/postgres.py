@@ -1,0 +1,86 @@
+"""The PostgreSQL store, for several sandbox replicas behind a load balancer."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Iterator
+
+from ..auth import Partner
+from ..fixtures import World
+from .errors import unavailable
+from .seed import migrate
+from .statements import Statements, dialect_named
+from .transaction import SqlTransaction
+
+MIGRATION_LOCK = 7_340_001  # pg_advisory_xact_lock key for schema changes and seeding
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%(key)s)"
+
+
+class PostgresStore:
+    """The same statements as SQLite, compiled for PostgreSQL. A transaction runs at READ COMMITTED
+    and starts its rules by locking the user's row (SELECT ... FOR UPDATE), which queues changes to
+    one user across replicas; the partial unique index on active links backs the rule up. The
+    schema is created (migrated) at start-up under an advisory lock, so replicas may start together.
+    """
+
+    MIGRATION_LOCK = MIGRATION_LOCK
+
+    def __init__(self, url: str):
+        self._url = url
+        self._statements = Statements(dialect_named("postgresql"))
+        self._conn = self._connect()
+        self._lock = threading.Lock()
+        with self._begin() as conn:
+            conn.execute(_LOCK_SQL, {"key": MIGRATION_LOCK})
+            migrate(conn, self._statements, "SELECT 1 FROM information_schema.tables"
+                                            " WHERE table_schema = current_schema() AND table_name = 'meta'")
+
+    def _connect(self) -> Any:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        return psycopg.connect(self._url, autocommit=True, row_factory=dict_row)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Any]:
+        with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._conn = self._connect()
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[SqlTransaction]:
+        """One atomic transaction (PostgreSQL commits are always durable); a lost database is a 503,
+        and the next transaction connects again."""
+        import psycopg
+
+        try:
+            with self._begin() as conn:
+                yield SqlTransaction(conn, self._statements)
+        except psycopg.OperationalError as exc:
+            raise unavailable(exc) from None
+
+    def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool:
+        with self._begin() as conn:
+            conn.execute(_LOCK_SQL, {"key": MIGRATION_LOCK})
+            return SqlTransaction(conn, self._statements).seed_if_empty(world, now, reset)
+
+    def partners(self) -> list[Partner]:
+        with self.transaction() as tx:
+            return tx.partners()
+
+    def ping(self) -> None:
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

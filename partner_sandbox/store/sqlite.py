@@ -1,0 +1,140 @@
+"""The SQLite store: WAL on files, one BEGIN IMMEDIATE transaction per call."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Iterator
+
+from ..auth import Partner
+from ..fixtures import World
+from .errors import StoreUnavailable, unavailable
+from .seed import migrate
+from .statements import Statements, dialect_named
+from .transaction import SqlTransaction
+
+SYNC_MODES = {"normal": "NORMAL", "full": "FULL"}
+_STATEMENTS: Statements | None = None
+
+
+def _statements() -> Statements:
+    global _STATEMENTS
+    if _STATEMENTS is None:
+        _STATEMENTS = Statements(dialect_named("sqlite"))
+    return _STATEMENTS
+
+
+class SqliteStore:
+    """`path` is a file path or ":memory:" (a process-private in-memory database). Each process keeps
+    one connection; its threads take turns on it. SQLite's own write lock (BEGIN IMMEDIATE) is what
+    makes a transaction atomic across processes. Writers also queue on a thread lock and, for a
+    file, an flock on `<db>.lock`, so that they wait in line and are woken at once, instead of in
+    SQLite's busy handler, which sleeps in steps of milliseconds under contention.
+    """
+
+    def __init__(self, path: str | Path, *, durability: str = "normal"):
+        if str(path) == ":memory:":
+            target, is_file = ":memory:", False
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            target, is_file = str(Path(path).resolve()), True
+        self._statements = _statements()
+        self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA busy_timeout = 10000")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._sync = "OFF"  # an in-memory database has nothing to sync
+        if is_file:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL (in WAL mode): a commit survives the process being killed, fsync at checkpoints;
+            # FULL: it also survives a power loss, at the price of an fsync per commit.
+            self._sync = SYNC_MODES[durability]
+            self._conn.execute(f"PRAGMA synchronous = {self._sync}")
+        self._lock = threading.Lock()
+        self._queue: IO[bytes] | None = open(f"{target}.lock", "a+b") if is_file else None  # noqa: SIM115
+        with self._immediate() as conn:
+            migrate(conn, self._statements, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+        # The file this connection writes: deleted or replaced under a running server, its writes
+        # would go to an unlinked file and be gone at the next start.
+        self._file = target if is_file else None
+        self._identity = _identity(target) if is_file else None
+
+    def _check_file(self) -> None:
+        if self._file is not None and _identity(self._file) != self._identity:
+            raise StoreUnavailable("The database file was deleted or replaced while the sandbox ran; restart it to"
+                                   " start from a new one")
+
+    @contextmanager
+    def _immediate(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._queue is not None:
+                fcntl.flock(self._queue, fcntl.LOCK_EX)
+            conn = self._conn
+            relaxed = not durable and self._sync == "FULL"  # NORMAL does not fsync commits anyway
+            try:
+                if relaxed:
+                    conn.execute("PRAGMA synchronous = OFF")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if relaxed:
+                    conn.execute(f"PRAGMA synchronous = {self._sync}")
+                if self._queue is not None:
+                    fcntl.flock(self._queue, fcntl.LOCK_UN)
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[SqlTransaction]:
+        """One atomic transaction. `durable=False` skips the fsync at commit, for records (the
+        request journal) whose last moments may be lost to a power cut; the next durable commit
+        syncs them too. A database that cannot be written (read-only, full, locked too long) is a
+        503: the transaction rolled back, nothing was answered as stored."""
+        self._check_file()
+        try:
+            with self._immediate(durable) as conn:
+                yield SqlTransaction(conn, self._statements)
+        except sqlite3.OperationalError as exc:
+            raise unavailable(exc) from None
+
+    def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool:
+        """Seed from the fixtures when the store is empty (or when `reset`); True if it seeded."""
+        with self.transaction() as tx:
+            seeded = tx.seed_if_empty(world, now, reset)
+        if seeded:
+            with self._lock:
+                # Fold the seeded world into the database file now, not during the first requests.
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return seeded
+
+    def partners(self) -> list[Partner]:
+        with self.transaction() as tx:
+            return tx.partners()
+
+    def ping(self) -> None:
+        self._check_file()
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+            if self._queue is not None:
+                self._queue.close()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

@@ -1,0 +1,110 @@
+"""The one error renderer of the HTTP side: an ApiError (errors.py, the vocabulary) becomes the
+published `PartnerAPIError` envelope here, whoever answers, connexion's error handlers, the
+middleware before it, the pages' flow endpoints or the HTTP/1.1 protocol itself; and connexion's and
+starlette's own errors are put in the vocabulary first."""
+
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+from typing import Iterable
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import Send
+
+from ..errors import ApiError, AuthError
+from ..redaction import redact_link_tokens
+
+MEDIA_TYPE = "application/json"
+Headers = list[tuple[bytes, bytes]]
+log = logging.getLogger("partner_sandbox")
+INTERNAL = "The sandbox failed to handle the request"
+
+
+def body_of(error: ApiError) -> bytes:
+    return json.dumps(error.to_dict()).encode()
+
+
+def head_of(error: ApiError, body: bytes, *, close: bool = False) -> Headers:
+    """An error's headers: the JSON media type, its length, its own (Retry-After, WWW-Authenticate),
+    and `Connection: close` when answered outside the app (the connection is not trusted after it)."""
+    head = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+    if close:
+        head.append((b"connection", b"close"))
+    return head + [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+
+
+async def answer(send: Send, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> None:
+    """A whole response sent straight on the ASGI channel (by middleware that answers itself)."""
+    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(send: Send, error: ApiError) -> None:
+    body = body_of(error)
+    await answer(send, error.status, head_of(error, body, close=True), body)
+
+
+def http_bytes(error: ApiError, extra: Iterable[tuple[bytes, bytes]] = ()) -> bytes:
+    """An error as the bytes of a whole HTTP/1.1 response, for a connection no app runs on."""
+    body = body_of(error)
+    head = [f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}".encode()]
+    head += [name + b": " + value for name, value in (*head_of(error, body, close=True), *extra)]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def response(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+    """An error as a starlette response (the pages' JSON flow endpoints)."""
+    return Response(body_of(error), status_code=error.status, media_type=MEDIA_TYPE,
+                    headers={**error.headers, **(headers or {})})
+
+
+# --- connexion's error handlers -------------------------------------------------------------------
+
+def _connexion_response(error: ApiError) -> ConnexionResponse:
+    return ConnexionResponse(status_code=error.status, body=body_of(error), content_type=MEDIA_TYPE,
+                             headers=error.headers)
+
+
+def translate(request: ConnexionRequest, status: int, fallback_detail: str) -> ApiError:
+    """connexion's and starlette's own errors, in this project's vocabulary."""
+    if status == 415:
+        ctype = request.headers.get("content-type", "")
+        return ApiError("unsupported_media_type", f"Content-Type '{ctype}' is not supported; send application/json")
+    if status == 401:
+        return AuthError("missing_header", "The Authorization header is required")
+    if status == 404:
+        return ApiError("not_found", f"No operation matches {request.method} {redact_link_tokens(request.url.path)}")
+    if status == 405:
+        return ApiError("method_not_allowed", f"{request.method} is not allowed on {redact_link_tokens(request.url.path)}")
+    if 400 <= status < 500:
+        return ApiError("invalid_request", fallback_detail)
+    return ApiError("internal_error", INTERNAL)
+
+
+def _api_error(_request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:
+    return _connexion_response(exc)
+
+
+def _problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+    if exc.status >= 500:
+        log.error("request failed: %s %s", exc.title, exc.detail)
+    return _connexion_response(translate(request, exc.status, str(exc.detail or exc.title)))
+
+
+def _http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+    return _connexion_response(translate(request, exc.status_code, str(exc.detail)))
+
+
+def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.error("unhandled error on %s %s", request.method, redact_link_tokens(request.url.path), exc_info=exc)
+    return _connexion_response(ApiError("internal_error", INTERNAL))
+
+
+# For the app's `add_error_handler`, most specific first.
+ERROR_HANDLERS = ((ApiError, _api_error), (ProblemException, _problem), (HTTPException, _http_exception),
+                  (Exception, _unexpected))
