@@ -140,5 +140,6 @@ class SeedRows(WorkspaceRows, LinkRows):
             for user in ws.users:
                 if user.active_link:
                     link = user.active_link
-                    self.add_link(ws.id, user.id, link.token or new_link_token(), now,
-                                      now + timedelta(hours=link.expires_in_hours))
+                    issued = now.replace(microsecond=0)  # links are issued on whole seconds
+                    self.add_link(ws.id, user.id, link.token or new_link_token(), issued,
+                                  issued + timedelta(hours=link.expires_in_hours))

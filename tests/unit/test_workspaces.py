@@ -88,12 +88,12 @@ def test_a_workspace_is_created_on_the_partners_plan_with_an_owner_taking_one_se
                                                                                       P1_PLAN.id)
     assert (created.seats_purchased, created.seats_used, created.seats_available) == (3, 1, 2)
     assert (created.group_id, created.owner_user_id) == (FIRST_GROUP_ID, FIRST_USER_ID)
-    assert created.created_at == created.updated_at == T0_SECONDS
+    assert created.created_at == created.updated_at == T0
     assert created.suspended == ()
     assert read(store, "workspace_record", "new-team") == created
     assert read(store, "members", "new-team") == [
         Member(FIRST_USER_ID, f"Owner {FIRST_USER_ID}", "owner", f"{FIRST_USER_ID}-new-team@partners.timelines.ai",
-               "active", T0_SECONDS)]
+               "active", T0)]
     assert read(store, "workspace", "new-team").billing_managed is False
     assert create(store, name="Other", partner="p2").plan_id == P2_PLAN.id
 
@@ -182,7 +182,7 @@ def test_users_are_created_as_active_agents_one_seat_each(store):
     assert created == expected
     assert (record.seats_purchased, record.seats_used, record.seats_available) == (6, 5, 1)
     stored = [m for m in read(store, "members", "team") if m.user_id in ids]
-    assert stored == [replace(m, created_at=later.replace(microsecond=0)) for m in expected]  # whole seconds
+    assert stored == expected
 
 
 def test_more_users_than_free_seats_is_seats_full_and_none_is_created(store):
@@ -248,7 +248,7 @@ def test_a_rename_keeps_the_id_and_the_seats(store):
     later = T0 + timedelta(hours=1)
     record = update(store, name="Renamed-Team", now=later)
     assert (record.id, record.display_name, record.seats_purchased, record.seats_used) == ("team", "Renamed-Team", 4, 3)
-    assert record.updated_at == later.replace(microsecond=0) and record.created_at == T0_SECONDS
+    assert record.updated_at == later and record.created_at == T0
     assert record.suspended == ()
     assert read(store, "workspace_record", "team") == record
     assert read(store, "workspace", "renamed-team") is None
@@ -267,7 +267,7 @@ def test_a_downgrade_suspends_the_newest_agent_and_revokes_its_link(store):
     assert (record.seats_purchased, record.seats_used, record.seats_available) == (2, 2, 0)
     assert statuses(store) == {1: "active", 2: "active", 3: "suspended", 4: "suspended"}
     link = read(store, "links", "team", 3, 10)[0]
-    assert (link.status, link.closed_at) == ("revoked", T0_SECONDS)
+    assert (link.status, link.closed_at) == ("revoked", T0)
     assert read(store, "links", "team", 2, 10)[0].status == "active"  # the one left active keeps its link
     assert accounts.DISCONNECTED not in event_types(store)  # agent 3 had no WhatsApp to disconnect
 
@@ -280,7 +280,7 @@ def test_a_downgrade_to_one_seat_keeps_only_the_owner_and_disconnects_the_suspen
     assert statuses(store) == {1: "active", 2: "suspended", 3: "suspended", 4: "suspended"}
 
     account = read(store, "account", "team", 2)
-    assert (account.connected, account.disconnected_at) == (False, later.replace(microsecond=0))
+    assert (account.connected, account.disconnected_at) == (False, later)
     assert read(store, "user", "team", 2).whatsapp_connected is False
     assert read(store, "links", "team", 2, 10)[0].status == "expired"  # closed, as what it was by now
     assert read(store, "links", "team", 3, 10)[0].status == "revoked"
@@ -377,7 +377,7 @@ def test_simulated_messages_and_api_calls_count_up_in_the_period(store):
     assert (got.usage.messages, got.usage.api_calls) == (17, 0)
     got = use(store, "api_calls", 3)
     assert (got.usage.messages, got.usage.api_calls) == (17, 3)
-    assert read(store, "usage", "team") == (datetime(2026, 1, 1, tzinfo=timezone.utc), 17, 3, 5, T0_SECONDS)
+    assert read(store, "usage", "team") == (datetime(2026, 1, 1, tzinfo=timezone.utc), 17, 3, 5, T0)
 
 
 def test_simulated_transactions_spend_the_balance_never_below_zero(store):

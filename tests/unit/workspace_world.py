@@ -58,7 +58,8 @@ partners:
 
 
 WORLD = parse_world(world_text(), "workspace_world")
-# Mid-month, with microseconds: webhook times keep the milliseconds, stored times whole seconds.
+# Mid-month, with microseconds: webhook times keep the milliseconds, stored times the microseconds
+# (links alone are issued on whole seconds).
 T0 = datetime(2026, 1, 15, 12, 0, 0, 123456, tzinfo=timezone.utc)
 T0_SECONDS = T0.replace(microsecond=0)
 FEB = datetime(2026, 2, 1, tzinfo=timezone.utc)  # the next billing period starts
@@ -111,7 +112,7 @@ def read(store, method: str, *args):
 def events(store, partner_id: str = "p1") -> list[dict]:
     """The bodies of the webhook events written for the partner, oldest first."""
     with store.transaction() as tx:
-        return [d["body"] for d in reversed(tx.deliveries(partner_id, 1000))]
+        return [d.body for d in reversed(tx.deliveries(partner_id, 1000))]
 
 
 def event_types(store, partner_id: str = "p1") -> list[str]:
