@@ -1,12 +1,10 @@
-"""One error vocabulary: every error is a typed ApiError rendered as the published `PartnerAPIError`
-envelope, `{"error": <code>, "status": <HTTP status>, "description": <what is wrong>}`."""
+"""One error vocabulary: every error is a typed ApiError with a stable code, which picks its status.
+The web layer renders it as the published `PartnerAPIError` envelope,
+`{"error": <code>, "status": <HTTP status>, "description": <what is wrong>}` (web/errors.py)."""
 
 from __future__ import annotations
 
-import json
 from typing import Mapping
-
-MEDIA_TYPE = "application/json"
 
 # Every code the sandbox can answer with: code -> (status, published). `published` codes are the
 # Partner API's own names; the others are the sandbox's, for cases the publication names nothing
@@ -67,8 +65,6 @@ class ApiError(Exception):
     def to_dict(self) -> dict:
         return {"error": self.code, "status": self.status, "description": self.description}
 
-    def body(self) -> bytes:
-        return json.dumps(self.to_dict()).encode()
 
 
 class AuthError(ApiError):

@@ -5,23 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from connexion import AsyncApp
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.security import SecurityMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.security import BearerSecurityHandler
-from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from ..auth import Authenticator
 from ..bootstrap import build_sandbox, configure_logging
-from ..redaction import redact_link_tokens, redact_secrets
-from ..errors import MEDIA_TYPE, ApiError, AuthError
+from ..domain.ratelimit import RateLimiter
+from ..redaction import redact_secrets
 from ..resources import control_spec_path, spec_path
+from ..services.ratelimit import SharedRateLimiter
 from ..services.sandbox import Sandbox
 from ..settings import Settings, process_settings
 from ..spec import SpecDocument
@@ -31,18 +35,14 @@ from .fastpath import FastLane
 from .forced import ForcedResponses
 from .guard import Guard
 from .journal import RequestJournal
-from ..domain.ratelimit import RateLimiter
-from ..services.ratelimit import SharedRateLimiter
 from .client import ClientAddress
+from .errors import ERROR_HANDLERS
 from .routing import BoundedRouting, TagResolver
 from .served_spec import WrittenSpecSwaggerUI
 from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion
 
 log = logging.getLogger("partner_sandbox")
-# connexion's middleware that the sandbox replaces with its own: the specs served as written, and
-# integers in paths that never reach int() when too long to be one.
-OWN_MIDDLEWARE = {SwaggerUIMiddleware: WrittenSpecSwaggerUI, RoutingMiddleware: BoundedRouting}
 
 
 
@@ -64,50 +64,6 @@ def security_map(authenticator: Authenticator, limiter: RateLimiter) -> dict:
     return {"bearer": PartnerBearerHandler}
 
 
-def render(error: ApiError) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=error.status,
-        body=error.body(),
-        content_type=MEDIA_TYPE,
-        headers=error.headers,
-    )
-
-
-def _api_error_handler(_request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:
-    return render(exc)
-
-
-def _translate(request: ConnexionRequest, status: int, fallback_detail: str) -> ApiError:
-    """connexion's and starlette's own errors, in this project's vocabulary."""
-    if status == 415:
-        ctype = request.headers.get("content-type", "")
-        return ApiError("unsupported_media_type", f"Content-Type '{ctype}' is not supported; send application/json")
-    if status == 401:
-        return AuthError("missing_header", "The Authorization header is required")
-    if status == 404:
-        return ApiError("not_found", f"No operation matches {request.method} {redact_link_tokens(request.url.path)}")
-    if status == 405:
-        return ApiError("method_not_allowed", f"{request.method} is not allowed on {redact_link_tokens(request.url.path)}")
-    if 400 <= status < 500:
-        return ApiError("invalid_request", fallback_detail)
-    return ApiError("internal_error", "The sandbox failed to handle the request")
-
-
-def _connexion_problem_handler(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
-    if exc.status >= 500:
-        log.error("request failed: %s %s", exc.title, exc.detail)
-    return render(_translate(request, exc.status, str(exc.detail or exc.title)))
-
-
-def _http_exception_handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
-    return render(_translate(request, exc.status_code, str(exc.detail)))
-
-
-def _unexpected_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    log.error("unhandled error on %s %s", request.method, redact_link_tokens(request.url.path), exc_info=exc)
-    return render(ApiError("internal_error", "The sandbox failed to handle the request"))
-
-
 def worker_app() -> ASGIApp:
     """The app factory uvicorn calls in each worker process of `serve --workers N`."""
     settings = process_settings()
@@ -116,21 +72,65 @@ def worker_app() -> ASGIApp:
 
 
 def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
-    """The whole server: the guard (ids, headers, limits, access log), the request journal and the
-    fast lane around the connexion app."""
+    """The whole server: one connexion app whose middleware list (`middleware`) is the whole stack."""
     sandbox = sandbox or build_sandbox(settings)
     partner_doc = SpecDocument.load(spec_path())
-    app = connexion_app(settings, sandbox, partner_doc)
-    lane = FastLane(app, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses)
-    journal = RequestJournal(lane, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets)
+    control_doc = SpecDocument.load(control_spec_path())
+    app = AsyncApp(
+        __name__,
+        specification_dir=spec_path().parent,
+        lifespan=_lifespan(settings, sandbox),
+        middlewares=middleware(settings, sandbox, partner_doc, control_doc),
+        security_map=security_map(sandbox.authenticator, sandbox.limiter),
+        validator_map=validator_map(CompiledSchemas()),
+        resolver=TagResolver(),
+    )
+    for spec in (spec_path(), control_spec_path()):
+        app.add_api(spec.name, validate_responses=settings.validate_responses)
+    # A path that matches nothing is the 404 envelope, not a redirect to the same path with a slash
+    # (the app's own router: connexion's routing and Swagger UI middleware are set so in theirs).
+    app._middleware_app.router.redirect_slashes = False
+    for error_type, handler in ERROR_HANDLERS:
+        app.add_error_handler(error_type, handler)
+    pages.register(app, lambda request: request.state.sandbox)
+
+    async def healthz(request):
+        request.state.sandbox.store.ping()
+        return JSONResponse({"status": "ok"})
+
+    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    return app
+
+
+def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, control_doc: SpecDocument) -> list:
+    """Every layer a request passes, outermost first: ours, and connexion's own in their places."""
     policy = settings.rate_policy
     ip_limiter = SharedRateLimiter(sandbox.store, policy.rate, policy.capacity) if policy.per == "ip" else None
-    ui_paths = (partner_doc.base_path + "/ui", SpecDocument.load(control_spec_path()).base_path + "/ui")
-    return Guard(journal, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter, ui_paths=ui_paths,
-                 client_address=ClientAddress(settings.trusted_proxies))
+    ui_paths = (partner_doc.base_path + "/ui", control_doc.base_path + "/ui")
+    return [
+        # request ids, security headers, size limits, chunked bodies read whole, the per-IP rate
+        # limit, the envelope for a fault of our own, the access log
+        partial(Guard, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter, ui_paths=ui_paths,
+                client_address=ClientAddress(settings.trusted_proxies)),
+        # each authenticated Partner API request, kept per partner for the control API
+        partial(RequestJournal, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets),
+        # a well-formed POST .../qr answered from the same spec and rule without the layers below
+        partial(FastLane, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses),
+        ServerErrorMiddleware,
+        ExceptionMiddleware,  # ERROR_HANDLERS: every error the envelope
+        WrittenSpecSwaggerUI,  # the specs served as written
+        BoundedRouting,  # integers in paths that never reach int() when too long to be one
+        SecurityMiddleware,  # the partner's JWT (security_map), then its rate limit
+        partial(ForcedResponses, specs=[partner_doc]),  # `Prefer: code=..., example=..., delay=...`
+        RequestValidationMiddleware,  # validator_map: compiled schemas, the spec's defaults
+        ResponseValidationMiddleware,
+        LifespanMiddleware,
+        partial(ApiVersion, base_path=partner_doc.base_path),  # X-TL-API-Version on successes
+        ContextMiddleware,
+    ]
 
 
-def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument) -> AsyncApp:
+def _lifespan(settings: Settings, sandbox: Sandbox):
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         deliverer = Deliverer(
@@ -150,32 +150,4 @@ def connexion_app(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocumen
                 await delivering
             sandbox.store.close()
 
-    partner_api, controls = spec_path(), control_spec_path()
-    app = AsyncApp(
-        __name__,
-        specification_dir=partner_api.parent,
-        lifespan=lifespan,
-        middlewares=[OWN_MIDDLEWARE.get(m, m) for m in ConnexionMiddleware.default_middlewares],
-        security_map=security_map(sandbox.authenticator, sandbox.limiter),
-        validator_map=validator_map(CompiledSchemas()),
-        resolver=TagResolver(),
-    )
-    for spec in (partner_api, controls):
-        app.add_api(spec.name, validate_responses=settings.validate_responses)
-    # A path that matches nothing is the 404 envelope, not a redirect to the same path with a slash
-    # (the app's own router: connexion's routing and Swagger UI middleware are set so in theirs).
-    app._middleware_app.router.redirect_slashes = False
-    app.add_error_handler(ApiError, _api_error_handler)
-    app.add_error_handler(ProblemException, _connexion_problem_handler)
-    app.add_error_handler(HTTPException, _http_exception_handler)
-    app.add_error_handler(Exception, _unexpected_handler)
-    app.add_middleware(ForcedResponses, position=MiddlewarePosition.BEFORE_VALIDATION, specs=[partner_doc])
-    app.add_middleware(ApiVersion, position=MiddlewarePosition.BEFORE_CONTEXT, base_path=partner_doc.base_path)
-    pages.register(app, lambda request: request.state.sandbox)
-
-    async def healthz(request):
-        request.state.sandbox.store.ping()
-        return JSONResponse({"status": "ok"})
-
-    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
-    return app
+    return lifespan

@@ -21,6 +21,7 @@ from ..errors import ApiError
 from ..services.sandbox import Sandbox
 from ..spec import SpecDocument
 from . import views
+from .errors import answer
 from .validation import STORABLE, json_object
 from .versioning import API_VERSION_HEADER
 
@@ -65,17 +66,15 @@ class FastLane:
             await self.app(scope, receive, send)
             return
         body, messages = await _read_body(receive, headers)
-        answer = self._answer(match, headers, body) if body is not None else None
-        if answer is None:
+        issued = self._answer(match, headers, body) if body is not None else None
+        if issued is None:
             await self.app(scope, _replay(messages, receive), send)
             return
-        partner_id, payload = answer
+        partner_id, payload = issued
         # What connexion's security layer would have left for the request journal.
         scope.setdefault("extensions", {}).setdefault("connexion_context", {})["token_info"] = {"partner_id": partner_id}
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"), (b"cache-control", b"no-store"), API_VERSION_HEADER,
-            (b"content-length", str(len(payload)).encode())]})
-        await send({"type": "http.response.body", "body": payload})
+        await answer(send, 200, [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
+                                 API_VERSION_HEADER, (b"content-length", str(len(payload)).encode())], payload)
 
     def _answer(self, match: re.Match, headers: dict, body: bytes) -> tuple[str, bytes] | None:
         """(partner, response body) when every check passes and a link was issued; else None."""

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import ApiError
 from ..spec import SpecDocument
+from .errors import answer
 
 MAX_DELAY_MS = 10_000
 
@@ -100,5 +101,4 @@ class ForcedResponses:
         )
         raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         raw_headers += [(b"content-length", str(len(body)).encode()), (b"preference-applied", applied.encode())]
-        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": body})
+        await answer(send, status, raw_headers, body)

@@ -15,9 +15,10 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..redaction import redact_link_tokens
-from ..errors import MEDIA_TYPE, ApiError
+from ..errors import ApiError
 from ..domain.ratelimit import RateLimiter
 from .client import ClientAddress
+from .errors import INTERNAL, send_error
 
 access_log = logging.getLogger("partner_sandbox.access")
 log = logging.getLogger("partner_sandbox")
@@ -77,7 +78,7 @@ class Guard:
         except Exception:  # a fault of the sandbox's own: the envelope, never uvicorn's plain text
             log.exception("unhandled error on %s %s", scope["method"], redact_link_tokens(scope["path"]))
             if not started:
-                await _send_error(send_, ApiError("internal_error", "The sandbox failed to handle the request"))
+                await send_error(send_, ApiError("internal_error", INTERNAL))
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 path = json.dumps(redact_link_tokens(scope["path"]))
@@ -102,7 +103,7 @@ class Guard:
                 return  # the client left before its body ended
             scope, receive, error = read
         if error is not None:
-            await _send_error(send, error)
+            await send_error(send, error)
             return
         await self.app(scope, receive, send)
 
@@ -163,15 +164,3 @@ async def _whole_body(scope: Scope, receive: Receive) -> tuple[Scope, Receive, A
 
 def _too_large() -> ApiError:
     return ApiError("payload_too_large", f"The request body exceeds {MAX_BODY // 1024} KiB")
-
-
-def error_head(error: ApiError, body: bytes) -> list[tuple[bytes, bytes]]:
-    """The headers of an error answered outside connexion; the connection closes after it."""
-    return [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"), *((k.lower().encode(), v.encode()) for k, v in error.headers.items())]
-
-
-async def _send_error(send: Send, error: ApiError) -> None:
-    body = error.body()
-    await send({"type": "http.response.start", "status": error.status, "headers": error_head(error, body)})
-    await send({"type": "http.response.body", "body": body})

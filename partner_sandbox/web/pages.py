@@ -14,13 +14,14 @@ from pathlib import Path
 
 import segno
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from ..domain import embedding, pairing
 from ..domain.clock import rfc3339
 from ..domain.links import LinkGone
 from ..domain.model import LinkRecord
 from ..errors import ApiError
+from . import errors
 from .guard import API_CSP
 from .validation import json_object
 
@@ -169,8 +170,8 @@ def flow_json(view: pairing.FlowView, scan_url: str) -> dict:
     return out
 
 
-def _api_error(error: ApiError) -> JSONResponse:
-    return JSONResponse(error.to_dict(), status_code=error.status, headers=FLOW_HEADERS)
+def _api_error(error: ApiError) -> Response:
+    return errors.response(error, FLOW_HEADERS)
 
 
 def _failed(link: LinkRecord, message: str) -> HTMLResponse:

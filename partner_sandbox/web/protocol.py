@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from http import HTTPStatus
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..errors import ApiError
 from ..settings import process_settings
-from .guard import API_CSP, MAX_HEADERS, SECURITY_HEADERS, error_head
+from .errors import http_bytes
+from .guard import API_CSP, MAX_HEADERS, SECURITY_HEADERS
 
 # h11 buffers at most this much of a request head: past the guard's own header limit, so that the
 # guard (which answers 431 with the request's id) is what a client meets first.
@@ -58,15 +58,6 @@ def _limits() -> tuple[float, int]:
     """This process's header timeout and connection bound, read once."""
     settings = process_settings()
     return settings.header_timeout, settings.max_connections
-
-
-def raw_answer(error: ApiError) -> bytes:
-    """An error as the bytes of a whole HTTP/1.1 response, for a connection no app runs on (the
-    guard's security headers added here); the connection is closed after it."""
-    body = error.body()
-    head = [f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}".encode()]
-    head += [name + b": " + value for name, value in (*error_head(error, body), *SECURITY_HEADERS, API_CSP)]
-    return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
 class SandboxH11Protocol(H11Protocol):
@@ -121,7 +112,8 @@ class SandboxH11Protocol(H11Protocol):
                               f" {self.header_timeout:g} s"))
 
     def _refuse(self, error: ApiError) -> None:
-        self.transport.write(raw_answer(error))
+        # the guard's security headers too: no app runs on this connection
+        self.transport.write(http_bytes(error, (*SECURITY_HEADERS, API_CSP)))
         self.transport.close()
 
     def _should_upgrade(self) -> bool:
