@@ -68,7 +68,7 @@ class Server:
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"{cmd} not ready")
+                    raise SystemExit(f"{cmd} not ready") from None
                 time.sleep(0.02)
         self.startup_s = time.monotonic() - started
 
@@ -134,7 +134,8 @@ def main() -> None:
         prism_port = free_port()
         prism = Server([str(PRISM), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port",
                         str(prism_port), "--errors", "false"], prism_port, "/", cwd=tmp)
-        results["Prism 5.16 mock, same spec"] = run_wrk(prism_port, args, {**wrk_env, "BENCH_WORKSPACE": "my-first-workspace", "BENCH_PREFIX": ""})
+        prism_env = {**wrk_env, "BENCH_WORKSPACE": "my-first-workspace", "BENCH_PREFIX": ""}
+        results["Prism 5.16 mock, same spec"] = run_wrk(prism_port, args, prism_env)
         prism.stop()
 
     world = write_world(tmp / "bench-world.yaml", args.users)

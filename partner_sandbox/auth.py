@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 import jwt
 

@@ -47,7 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
     # bounds the wait for them.
     # The protocol is ours (web/protocol.py: upgrades ignored with the body kept, its own errors in the
     # envelope); no websockets; forwarded headers are read by the guard, from trusted proxies only.
-    common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
+    common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,  # noqa: C408
                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, http=SandboxH11Protocol, ws="none",
                   proxy_headers=False)
     # The settings of every server process (the protocol reads its limits there); workers build

@@ -4,7 +4,7 @@ The web layer renders it as the published `PartnerAPIError` envelope,
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 # Every code the sandbox can answer with: code -> (status, published). `published` codes are the
 # Partner API's own names; the others are the sandbox's, for cases the publication names nothing

@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from .domain.ratelimit import RatePolicy
 from .resources import default_fixtures_path
@@ -45,7 +45,7 @@ class Settings:
         return json.dumps({**asdict(self), "fixtures": str(self.fixtures)})
 
     @classmethod
-    def from_json(cls, text: str) -> "Settings":
+    def from_json(cls, text: str) -> Settings:
         data = json.loads(text)
         return cls(**{**data, "fixtures": Path(data["fixtures"])})
 

@@ -16,7 +16,7 @@ class SpecDocument:
         self.raw = raw
 
     @classmethod
-    def load(cls, path: Path) -> "SpecDocument":
+    def load(cls, path: Path) -> SpecDocument:
         return cls(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
 
     @property

@@ -11,7 +11,7 @@ from typing import Protocol
 from .clock import event_time
 from .model import USER_ACTIVE, LinkRecord, WhatsAppAccount
 from .ownership import Ownership, owned_user
-from .ports import Accounts, Events, Flows, Links
+from .ports import Accounts, Events, Flows, JsonObject, Links
 
 CONNECTED = "whatsapp_account:connected"
 DISCONNECTED = "whatsapp_account:disconnected"
@@ -60,7 +60,7 @@ def connect_link(tx: Connecting, link: LinkRecord, now: datetime, *, phone: str 
 
 
 def account_event(event_type: str, partner_id: str, workspace_id: str, user_id: int,
-                  account: WhatsAppAccount | None, at: datetime, reason: str) -> dict:
+                  account: WhatsAppAccount, at: datetime, reason: str) -> JsonObject:
     """The body of a whatsapp_account:* webhook, with the same ids and number the control API shows.
     Only the published fields: a disconnection says `disconnected_at`; a connection's instant is its
     `triggered_at` (the published schema has no `connected_at`)."""
@@ -91,7 +91,7 @@ class UserView:
 
     @property
     def active_link(self) -> LinkRecord | None:
-        return next((l for l in self.links if l.state(self.now) == "active"), None)
+        return next((link for link in self.links if link.state(self.now) == "active"), None)
 
 
 def user_view(tx: Viewing, *, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> UserView:
@@ -115,14 +115,26 @@ def disconnect_whatsapp(tx: AccountsOfOwned, *, partner_id: str, workspace_id: s
                         now: datetime) -> Disconnection:
     """Disconnect the user's connected account (and tell the partner's webhook); a no-op when none is.
     Allowed for a suspended user too: disconnecting is how a partner stops billing."""
-    user = owned_user(tx, partner_id, workspace_id, user_id, active=False)
-    if not user.whatsapp_connected:
-        return Disconnection(workspace_id, user_id, None, now)
-    account = tx.account(workspace_id, user_id)
-    tx.disconnect_whatsapp(workspace_id, user_id, now)
-    tx.add_event(partner_id, workspace_id, user_id, account_event(
-        DISCONNECTED, partner_id, workspace_id, user_id, account, now, "(disconnected through the Partner API)"))
+    owned_user(tx, partner_id, workspace_id, user_id, active=False)
+    account = disconnect_account(tx, partner_id, workspace_id, user_id, now, "(disconnected through the Partner API)")
     return Disconnection(workspace_id, user_id, account, now)
+
+
+class Disconnecting(Accounts, Events, Protocol):
+    pass
+
+
+def disconnect_account(tx: Disconnecting, partner_id: str, workspace_id: str, user_id: int, at: datetime,
+                       reason: str) -> WhatsAppAccount | None:
+    """Disconnect the user's account if one is connected, and tell the partner's webhook why: the
+    account disconnected, or None."""
+    account = tx.account(workspace_id, user_id)
+    if account is None or not account.connected:
+        return None
+    tx.disconnect_whatsapp(workspace_id, user_id, at)
+    tx.add_event(partner_id, workspace_id, user_id,
+                 account_event(DISCONNECTED, partner_id, workspace_id, user_id, account, at, reason))
+    return account
 
 
 # --- the per-partner test clock -----------------------------------------------------------------

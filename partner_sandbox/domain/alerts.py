@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from .clock import event_time, rfc3339
-from .ports import Events, Usage
+from .model import Plan, Usage
+from .ports import Events, JsonObject, PlanUse
 
 
-class Alerting(Events, Usage, Protocol):
+class Alerting(Events, PlanUse, Protocol):
     pass
 
 SEATS_FULL = "workspace:seats_full"
@@ -23,13 +24,13 @@ TOKEN_ROTATED = "api_token:rotated"
 NEAR_FULL_PCT = 90
 
 
-def _body(event_type: str, partner_id: str, workspace_id: str, now: datetime, **fields) -> dict:
+def _body(event_type: str, partner_id: str, workspace_id: str, now: datetime, **fields: Any) -> JsonObject:
     return {"workspace_id": workspace_id, "event_type": event_type, "partner_id": partner_id,
             "triggered_at": event_time(now), **fields}
 
 
 def _once_a_period(tx: Alerting, partner_id: str, workspace_id: str, period_start: datetime,
-                   events: list[tuple[str, dict]], now: datetime) -> None:
+                   events: list[tuple[str, JsonObject]], now: datetime) -> None:
     """Send each (event type, fields) not yet sent in this period, in order, and remember it."""
     fired = tx.fired_alerts(workspace_id, period_start)
     new = [(kind, fields) for kind, fields in events if kind not in fired]
@@ -51,13 +52,13 @@ def _pct(used: int, total: int) -> int:
     return 100 if total <= 0 else min(100, used * 100 // total)
 
 
-def check_quotas(tx: Alerting, partner_id: str, workspace_id: str, plan, usage, now: datetime, *,
+def check_quotas(tx: Alerting, partner_id: str, workspace_id: str, plan: Plan, usage: Usage, now: datetime, *,
                  transactions_spent: bool = False) -> None:
     """The quota events the workspace's use in the current period has reached, in order: messaging at
     90% then 100%, transactions when the non-recurring balance is spent, API calls at 100%."""
-    period = {"current_period_start": rfc3339(usage.period_start), "current_period_end": rfc3339(usage.period_end)}
-    events = []
-    messaging = {"messaging_quota_total": plan.messages, "messaging_quota_used": usage.messages,
+    period: JsonObject = {"current_period_start": rfc3339(usage.period_start), "current_period_end": rfc3339(usage.period_end)}
+    events: list[tuple[str, JsonObject]] = []
+    messaging: JsonObject = {"messaging_quota_total": plan.messages, "messaging_quota_used": usage.messages,
                  "utilization_pct": _pct(usage.messages, plan.messages), **period}
     if usage.messages > 0 and messaging["utilization_pct"] >= NEAR_FULL_PCT:
         events.append((MESSAGING_NEAR_FULL, messaging))

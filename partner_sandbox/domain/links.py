@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from datetime import datetime, timedelta, UTC
+from typing import Protocol
+from collections.abc import Callable
 
-from .accounts import DISCONNECTED, account_event
+from .accounts import disconnect_account
 from .clock import Clock
 from .model import LinkRecord
 from .ownership import Ownership, owned_user
@@ -57,8 +58,8 @@ def issue_qr_link(
     new_token: TokenSource,
 ) -> IssuedLink:
     """Issue a link: revoke the user's active link, disconnect WhatsApp, record the new link."""
-    user = owned_user(tx, partner_id, workspace_id, user_id)
-    precise = clock().astimezone(timezone.utc)  # the change's instant (events carry milliseconds)
+    owned_user(tx, partner_id, workspace_id, user_id)
+    precise = clock().astimezone(UTC)  # the change's instant (events carry milliseconds)
     now = precise.replace(microsecond=0)  # links are issued and expire on whole seconds
 
     previous_revoked = False
@@ -67,11 +68,7 @@ def issue_qr_link(
         previous_revoked = now < previous.expires_at
         tx.close_link(previous.id, "revoked" if previous_revoked else "expired", now)
 
-    if user.whatsapp_connected:
-        account = tx.account(workspace_id, user_id)
-        tx.disconnect_whatsapp(workspace_id, user_id, precise)
-        tx.add_event(partner_id, workspace_id, user_id, account_event(
-            DISCONNECTED, partner_id, workspace_id, user_id, account, precise, "(a new QR link was issued)"))
+    disconnected = disconnect_account(tx, partner_id, workspace_id, user_id, precise, "(a new QR link was issued)")
 
     token = new_token()
     expires_at = now + timedelta(hours=expires_in_hours)
@@ -81,7 +78,7 @@ def issue_qr_link(
         user_id=user_id,
         token=token,
         expires_at=expires_at,
-        whatsapp_disconnected=user.whatsapp_connected,
+        whatsapp_disconnected=disconnected is not None,
         previous_qr_revoked=previous_revoked,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 USER_ACTIVE = "active"
 USER_SUSPENDED = "suspended"
@@ -97,7 +98,7 @@ class Workspace:
     created_at: datetime
     updated_at: datetime
     owner_user_id: int | None
-    suspended: tuple["Suspension", ...] = ()
+    suspended: tuple[Suspension, ...] = ()
 
     @property
     def seats_available(self) -> int:
@@ -112,6 +113,18 @@ class Suspension:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """A workspace's use of its plan in the billing period [period_start, period_end)."""
+
+    period_start: datetime
+    period_end: datetime
+    messages: int
+    api_calls: int
+    non_recurring_balance: int
+    non_recurring_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Flow:
     """A link's pairing flow as stored."""
 
@@ -123,11 +136,11 @@ class Flow:
     error_seq: int = 0  # counts the errors; the page tells a new one by it
     error: str | None = None
 
-    def next_step(self, **step) -> "Flow":
+    def next_step(self, **step: Any) -> Flow:
         """A new step (a QR flow, a pairing code) in place of the current one; the last error stays."""
         return Flow(error_seq=self.error_seq, error=self.error, **step)
 
-    def failed(self, message: str) -> "Flow":
+    def failed(self, message: str) -> Flow:
         """The flow stops (no QR, no pairing code) with a new error."""
         return Flow(error_seq=self.error_seq + 1, error=message)
 
@@ -173,7 +186,7 @@ class Delivery:
 
     id: int
     event_id: str
-    body: dict[str, object]
+    body: dict[str, Any]
     status: str
     next_attempt_at: datetime | None
     created_at: datetime

@@ -15,7 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Callable
+from collections.abc import Callable
 
 from typing import Protocol
 
@@ -111,7 +111,7 @@ def current_qr(flow: Flow, now: datetime, period: timedelta) -> tuple[QrImage | 
     rotation = max(0, int((now - flow.qr_started_at) / period))
     if rotation >= QR_IMAGES:
         return None, True
-    return QrImage(rotation, qr_ref(flow.qr_secret, rotation), flow.qr_started_at + (rotation + 1) * period), False
+    return QrImage(rotation, qr_ref(flow.qr_secret or "", rotation), flow.qr_started_at + (rotation + 1) * period), False
 
 
 def _view(link: LinkRecord, flow: Flow, now: datetime, period: timedelta) -> FlowView:
@@ -122,11 +122,11 @@ def _view(link: LinkRecord, flow: Flow, now: datetime, period: timedelta) -> Flo
 
 def _link(tx: Pairing, token: str, real_now: datetime) -> tuple[LinkRecord, datetime]:
     """The link behind a page's token (locked as issuance locks it) and its partner's time."""
-    link = link_for_token(tx, token)
-    if link is None:
+    found = link_for_token(tx, token)
+    if found is None:
         raise ApiError("not_found", "No QR link has this address")
-    tx.user(link.workspace_id, link.user_id)  # on PostgreSQL, queue behind issuance; then read again
-    link = link_for_token(tx, token)
+    tx.user(found.workspace_id, found.user_id)  # on PostgreSQL, queue behind issuance; then read again
+    link = link_for_token(tx, token) or found
     return link, partner_now(tx, link.partner_id, real_now)
 
 
@@ -140,7 +140,8 @@ def flow_view(tx: Pairing, token: str, real_now: datetime, period: timedelta) ->
     """What the page shows now; a pairing code that has expired becomes the flow's error."""
     link, now = _link(tx, token, real_now)
     flow = tx.link_flow(link.id)
-    if link.state(now) == "active" and flow.pairing_code is not None and now >= flow.pairing_expires_at:
+    expires = flow.pairing_expires_at
+    if link.state(now) == "active" and flow.pairing_code is not None and expires is not None and now >= expires:
         flow = flow.failed(PAIRING_TIMEOUT)
         tx.save_link_flow(link.id, flow)
     return _view(link, flow, now, period)
@@ -191,8 +192,9 @@ def _fail(tx: Pairing, link: LinkRecord, flow: Flow, message: str, now: datetime
     return Attempt(_view(link, flow, now, period), failure=message)
 
 
-def _connect(tx: Pairing, link: LinkRecord, flow: Flow, now: datetime, period: timedelta, **how) -> Attempt:
-    account = connect_link(tx, link, now, **how)
+def _connect(tx: Pairing, link: LinkRecord, flow: Flow, now: datetime, period: timedelta, *,
+             phone: str | None = None, reason: str = "(QR code scanned)") -> Attempt:
+    account = connect_link(tx, link, now, phone=phone, reason=reason)
     return Attempt(_view(replace(link, status="used", closed_at=now), flow, now, period), account=account)
 
 
@@ -219,7 +221,7 @@ def scan_token(tx: Pairing, token: str, ref: str | None, real_now: datetime, per
 
 def _active_link_of(tx: Pairing, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> LinkRecord:
     owned_user(tx, partner_id, workspace_id, user_id, active=False)
-    active = next((l for l in tx.links(workspace_id, user_id, 1) if l.state(now) == "active"), None)
+    active = next((link for link in tx.links(workspace_id, user_id, 1) if link.state(now) == "active"), None)
     if active is None:
         raise ApiError("no_active_link", f"User {user_id} has no active QR link to scan")
     return active
@@ -238,7 +240,7 @@ def enter_pairing_code(tx: Pairing, *, partner_id: str, workspace_id: str, user_
     flow = tx.link_flow(link.id)
     if flow.pairing_code is None:
         raise ApiError("pairing_code_rejected", f"No pairing code was asked for on user {user_id}'s QR link")
-    if now >= flow.pairing_expires_at:
+    if flow.pairing_expires_at is None or now >= flow.pairing_expires_at:
         raise ApiError("pairing_code_rejected", f"The pairing code of user {user_id}'s QR link has expired")
     if not secrets.compare_digest(flow.pairing_code, code):
         raise ApiError("pairing_code_rejected", f"{code} is not the pairing code of user {user_id}'s QR link")

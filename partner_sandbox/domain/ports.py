@@ -96,7 +96,7 @@ class Events(Protocol):
     def add_event(self, partner_id: str, workspace_id: str, user_id: int | None, body: JsonObject) -> None: ...
 
 
-class Usage(Protocol):
+class PlanUse(Protocol):
     """A workspace's use of its plan in the current billing period, and the alerts sent in it."""
 
     def usage(self, workspace_id: str) -> tuple[datetime | None, int, int, int, datetime | None]: ...

@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from typing import Callable
 
 from ..errors import ApiError
 
@@ -25,7 +25,7 @@ class RatePolicy:
     capacity: float
 
     @classmethod
-    def parse(cls, text: str) -> "RatePolicy":
+    def parse(cls, text: str) -> RatePolicy:
         """`production`: the published 30 a second per client IP with a burst of 10 more; a number N:
         N a second per partner, in bursts of N (0 turns limiting off)."""
         if text.strip().lower() == PRODUCTION:
@@ -51,7 +51,7 @@ def refill(tokens: float, at: float, now: float, rate: float, capacity: float) -
 class RateLimiter:
     """A token bucket per key, in this process; a rate of 0 turns limiting off."""
 
-    def __init__(self, rate: float, capacity: float | None = None, *, now=time.monotonic):
+    def __init__(self, rate: float, capacity: float | None = None, *, now: Callable[[], float] = time.monotonic):
         self.rate = rate
         self.capacity = rate if capacity is None else capacity
         self._now = now

@@ -11,10 +11,10 @@ from typing import Protocol
 from . import alerts
 from .links import TokenSource, new_link_token, token_digest
 from .ownership import Ownership, owned_workspace
-from .ports import Events, Tokens, Usage
+from .ports import Events, Tokens, PlanUse
 
 
-class TokenTx(Ownership, Tokens, Events, Usage, Protocol):
+class TokenTx(Ownership, Tokens, Events, PlanUse, Protocol):
     pass
 
 
@@ -28,7 +28,8 @@ class PublicToken:
     rotated_at: datetime | None = None
 
 
-def current_token(tx: TokenTx, *, partner_id: str, workspace_id: str, now: datetime, new_token: TokenSource = new_api_token) -> PublicToken:
+def current_token(tx: TokenTx, *, partner_id: str, workspace_id: str, now: datetime,
+                  new_token: TokenSource = new_api_token) -> PublicToken:
     """The workspace's token; the first read creates it (two first reads at once get the same one)."""
     owned_workspace(tx, partner_id, workspace_id)
     token = tx.api_token(workspace_id)
@@ -37,7 +38,8 @@ def current_token(tx: TokenTx, *, partner_id: str, workspace_id: str, now: datet
     return PublicToken(workspace_id, token)
 
 
-def rotate_token(tx: TokenTx, *, partner_id: str, workspace_id: str, now: datetime, new_token: TokenSource = new_api_token) -> PublicToken:
+def rotate_token(tx: TokenTx, *, partner_id: str, workspace_id: str, now: datetime,
+                 new_token: TokenSource = new_api_token) -> PublicToken:
     """A new token in place of the current one (there may be none yet); the previous stops at once."""
     owned_workspace(tx, partner_id, workspace_id)
     token = new_token()

@@ -5,20 +5,20 @@ and simulated use of the quotas (the threshold events are in alerts.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 
 from typing import Protocol
 
 from ..errors import ApiError
 from . import alerts
-from .accounts import DISCONNECTED, account_event
+from .accounts import disconnect_account
 from .clock import billing_period
-from .model import USER_ACTIVE, USER_SUSPENDED, Member, Plan, Suspension, Workspace
+from .model import USER_ACTIVE, USER_SUSPENDED, Member, Plan, Suspension, Usage, WhatsAppAccount, Workspace
 from .ownership import Ownership, owned_workspace
-from .ports import Accounts, Events, Links, Usage, Workspaces
+from .ports import Accounts, Events, Links, PlanUse
 
 
-class WorkspaceTx(Ownership, Links, Accounts, Events, Usage, Protocol):
+class WorkspaceTx(Ownership, Links, Accounts, Events, PlanUse, Protocol):
     pass
 
 WORKSPACE_ID_LENGTH = 30
@@ -96,18 +96,12 @@ def update_workspace(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, dis
 
 
 def _suspend(tx: WorkspaceTx, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> Suspension:
-    user = tx.user(workspace_id, user_id)
-    account = tx.account(workspace_id, user_id)
-    if user.whatsapp_connected:
-        tx.disconnect_whatsapp(workspace_id, user_id, now)
-        tx.add_event(partner_id, workspace_id, user_id, account_event(
-            DISCONNECTED, partner_id, workspace_id, user_id, account, now,
-            "(user suspended: the workspace's seats were lowered)"))
+    connected = disconnect_account(tx, partner_id, workspace_id, user_id, now,
+                                   "(user suspended: the workspace's seats were lowered)")
     link = tx.open_link(workspace_id, user_id)
     if link is not None:
         tx.close_link(link.id, "revoked" if now < link.expires_at else "expired", now)
     tx.set_user_status(workspace_id, user_id, USER_SUSPENDED)
-    connected = account if user.whatsapp_connected else None
     return Suspension(user_id, connected.account_id if connected else None,
                       (connected.phone_number_e164,) if connected else ())
 
@@ -128,23 +122,13 @@ def create_users(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, count: 
 # --- details, and use of the plan's quotas ---------------------------------------------------------
 
 @dataclass(frozen=True)
-class Usage:
-    period_start: datetime
-    period_end: datetime
-    messages: int
-    api_calls: int
-    non_recurring_balance: int
-    non_recurring_updated_at: datetime | None
-
-
-@dataclass(frozen=True)
 class Details:
     workspace: Workspace
     plan: Plan
     usage: Usage
     members: list[Member]
-    accounts: list  # (user id, WhatsAppAccount)
-    links: list  # (user id, raw token, expires at) of the active links
+    accounts: list[tuple[int, WhatsAppAccount]]  # by user id
+    links: list[tuple[int, str, datetime]]  # (user id, raw token, expires at) of the active links
 
 
 def current_usage(tx: WorkspaceTx, workspace_id: str, now: datetime) -> Usage:

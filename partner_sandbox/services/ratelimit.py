@@ -4,10 +4,8 @@ replica on one PostgreSQL database draw from one bucket per client."""
 from __future__ import annotations
 
 import time
-from typing import Callable
 
 from ..domain.ratelimit import RateLimiter, refill
-from ..store import Store
 
 
 class SharedRateLimiter(RateLimiter):

@@ -4,7 +4,8 @@ statements are written once in SQLAlchemy Core (store/schema.py, one module per 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ContextManager, Protocol
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 from ..auth import Partner
 from ..fixtures import World
@@ -22,7 +23,7 @@ __all__ = ["JOURNAL_LIMIT", "JOURNAL_TRIM_EVERY", "SCHEMA_VERSION", "PostgresSto
 class Store(Protocol):
     """What the app needs from a store; each transaction is atomic and isolated."""
 
-    def transaction(self, *, durable: bool = True) -> ContextManager[SqlTransaction]: ...
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[SqlTransaction]: ...
 
     def seed_if_empty(self, world: World, now: datetime, *, reset: bool = False) -> bool: ...
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Executable, bindparam, null, select, update
+from sqlalchemy import bindparam, null, select, update
 
 from ..domain.model import WhatsAppAccount
 from .encoding import opt_instant, to_us
 from .schema import users
-from .statements import InsertFn, Row, Rows, statement
+from .statements import InsertFn, Statement, Row, Rows, statement
 
 _OF_USER = (users.c.workspace_id == bindparam("workspace_id"), users.c.user_id == bindparam("user_id"))
 
@@ -20,26 +20,26 @@ def _account(row: Row) -> WhatsAppAccount:
 
 
 @statement
-def _account_of(_: InsertFn) -> Executable:
+def _account_of(_: InsertFn) -> Statement:
     return select(users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at, users.c.wa_disconnected_at
                   ).where(*_OF_USER, users.c.wa_account_id.is_not(None))
 
 
 @statement
-def _accounts(_: InsertFn) -> Executable:
+def _accounts(_: InsertFn) -> Statement:
     return select(users.c.user_id, users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at,
                   users.c.wa_disconnected_at).where(users.c.workspace_id == bindparam("workspace_id"),
                                                     users.c.wa_account_id.is_not(None)).order_by(users.c.user_id)
 
 
 @statement
-def _connect(_: InsertFn) -> Executable:
+def _connect(_: InsertFn) -> Statement:
     return update(users).where(*_OF_USER).values(wa_account_id=bindparam("account_id"), wa_phone=bindparam("phone"),
                                                  wa_connected_at=bindparam("at"), wa_disconnected_at=null())
 
 
 @statement
-def _disconnect(_: InsertFn) -> Executable:
+def _disconnect(_: InsertFn) -> Statement:
     return update(users).where(*_OF_USER).values(wa_connected_at=null(), wa_disconnected_at=bindparam("at"))
 
 

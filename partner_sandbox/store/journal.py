@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from .encoding import seconds_to_us, us_to_seconds
 from .schema import journal, journal_counts, rate_buckets
-from .statements import InsertFn, Rows, statement
+from .statements import InsertFn, Statement, Rows, statement
 
 JOURNAL_LIMIT = 200  # entries kept per partner
 JOURNAL_TRIM_EVERY = 20
@@ -19,42 +19,42 @@ _THE_BUCKET = rate_buckets.c.key == bindparam("key")
 
 
 @statement
-def _add_entry(insert: InsertFn) -> Executable:
+def _add_entry(insert: InsertFn) -> Statement:
     return insert(journal).inline().values(partner_id=bindparam("partner_id"), entry=bindparam("entry"))
 
 
 @statement
-def _count_entry(insert: InsertFn) -> Executable:
+def _count_entry(insert: InsertFn) -> Statement:
     stmt = insert(journal_counts).values(partner_id=bindparam("partner_id"), written=1)
     return stmt.on_conflict_do_update(index_elements=["partner_id"], set_={"written": journal_counts.c.written + 1}
                                       ).returning(journal_counts.c.written)
 
 
 @statement
-def _trim(_: InsertFn) -> Executable:
+def _trim(_: InsertFn) -> Statement:
     last_kept = select(journal.c.id).where(_OF_PARTNER).order_by(journal.c.id.desc()).limit(1).offset(
         bindparam("keep")).scalar_subquery()
     return delete(journal).where(_OF_PARTNER, journal.c.id <= last_kept)
 
 
 @statement
-def _entries(_: InsertFn) -> Executable:
+def _entries(_: InsertFn) -> Statement:
     return select(journal.c.entry).where(_OF_PARTNER).order_by(journal.c.id.desc()).limit(bindparam("limit"))
 
 
 @statement
-def _new_bucket(insert: InsertFn) -> Executable:
+def _new_bucket(insert: InsertFn) -> Statement:
     return insert(rate_buckets).values(key=bindparam("key"), tokens=bindparam("tokens"), at=bindparam("at")
                                        ).on_conflict_do_nothing(index_elements=["key"])
 
 
 @statement
-def _bucket(_: InsertFn) -> Executable:
+def _bucket(_: InsertFn) -> Statement:
     return select(rate_buckets.c.tokens, rate_buckets.c.at).where(_THE_BUCKET).with_for_update()
 
 
 @statement
-def _set_bucket(_: InsertFn) -> Executable:
+def _set_bucket(_: InsertFn) -> Statement:
     return update(rate_buckets).where(_THE_BUCKET).values(tokens=bindparam("tokens"), at=bindparam("at"))
 
 
@@ -63,7 +63,7 @@ class JournalRows(Rows):
         self._run(_add_entry, partner_id=partner_id, entry=json.dumps(entry))
         # The partner's own count of entries: every JOURNAL_TRIM_EVERY-th of them trims, so at most
         # JOURNAL_LIMIT + JOURNAL_TRIM_EVERY rows a partner, whoever else writes in between.
-        written = self._one(_count_entry, partner_id=partner_id)["written"]
+        written = self._the(_count_entry, partner_id=partner_id)["written"]
         if written % JOURNAL_TRIM_EVERY == 0:
             self._run(_trim, partner_id=partner_id, keep=JOURNAL_LIMIT)
 
@@ -73,7 +73,7 @@ class JournalRows(Rows):
     def rate_bucket(self, key: str, full: float, now: float) -> tuple[float, float]:
         """(tokens, at) of `key`'s bucket, locked until the transaction ends; a new bucket is full."""
         self._run(_new_bucket, key=key, tokens=full, at=seconds_to_us(now))
-        row = self._one(_bucket, key=key)
+        row = self._the(_bucket, key=key)
         return row["tokens"], us_to_seconds(row["at"])
 
     def set_rate_bucket(self, key: str, tokens: float, at: float) -> None:

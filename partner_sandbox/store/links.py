@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Executable, bindparam, null, select, update
+from sqlalchemy import bindparam, null, select, update
 
 from ..domain.links import token_digest
 from ..domain.model import Flow, LinkRecord, OpenLink
 from .encoding import from_us, opt_instant, opt_us, to_us
 from .schema import link_flows, links, users, workspaces
-from .statements import InsertFn, Row, Rows, statement, upsert
+from .statements import InsertFn, Statement, Row, Rows, statement, upsert
 
 _LINK = select(links.c.id, links.c.workspace_id, links.c.user_id, workspaces.c.partner_id, links.c.status,
                links.c.issued_at, links.c.expires_at, links.c.closed_at).join(
@@ -23,63 +23,63 @@ def _link(row: Row) -> LinkRecord:
 
 
 @statement
-def _open_link(_: InsertFn) -> Executable:
+def _open_link(_: InsertFn) -> Statement:
     return select(links.c.id, links.c.expires_at).where(
         links.c.workspace_id == bindparam("workspace_id"), links.c.user_id == bindparam("user_id"),
         links.c.status == "active")
 
 
 @statement
-def _close_link(_: InsertFn) -> Executable:
+def _close_link(_: InsertFn) -> Statement:
     # Closed for good: the raw token is dropped (only its digest stays, to tell the page why).
     return update(links).where(links.c.id == bindparam("link_id")).values(
         status=bindparam("status"), closed_at=bindparam("at"), token=null())
 
 
 @statement
-def _add_link(insert: InsertFn) -> Executable:
+def _add_link(insert: InsertFn) -> Statement:
     return insert(links).inline().values(workspace_id=bindparam("workspace_id"), user_id=bindparam("user_id"),
                                 token_sha256=bindparam("digest"), token=bindparam("token"), status="active",
                                 issued_at=bindparam("issued_at"), expires_at=bindparam("expires_at"))
 
 
 @statement
-def _links(_: InsertFn) -> Executable:
+def _links(_: InsertFn) -> Statement:
     return _LINK.where(links.c.workspace_id == bindparam("workspace_id"), links.c.user_id == bindparam("user_id")
                        ).order_by(links.c.id.desc()).limit(bindparam("limit"))
 
 
 @statement
-def _link_by_digest(_: InsertFn) -> Executable:
+def _link_by_digest(_: InsertFn) -> Statement:
     return _LINK.where(links.c.token_sha256 == bindparam("digest"))
 
 
 @statement
-def _open_links(_: InsertFn) -> Executable:
+def _open_links(_: InsertFn) -> Statement:
     return select(links.c.user_id, links.c.token, links.c.expires_at).where(
         links.c.workspace_id == bindparam("workspace_id"), links.c.status == "active", links.c.token.is_not(None)
     ).order_by(links.c.user_id)
 
 
 @statement
-def _link_flow(_: InsertFn) -> Executable:
+def _link_flow(_: InsertFn) -> Statement:
     return select(link_flows).where(link_flows.c.link_id == bindparam("link_id"))
 
 
 @statement
-def _save_link_flow(insert: InsertFn) -> Executable:
+def _save_link_flow(insert: InsertFn) -> Statement:
     return upsert(insert, link_flows, ["link_id"], ["qr_started_at", "qr_secret", "pairing_code", "pairing_phone",
                                                     "pairing_expires_at", "error_seq", "error"])
 
 
 @statement
-def _next_failure(_: InsertFn) -> Executable:
+def _next_failure(_: InsertFn) -> Statement:
     return select(users.c.next_failure).where(users.c.workspace_id == bindparam("workspace_id"),
                                               users.c.user_id == bindparam("user_id"))
 
 
 @statement
-def _set_next_failure(_: InsertFn) -> Executable:
+def _set_next_failure(_: InsertFn) -> Statement:
     return update(users).where(users.c.workspace_id == bindparam("workspace_id"),
                                users.c.user_id == bindparam("user_id")).values(next_failure=bindparam("cause"))
 

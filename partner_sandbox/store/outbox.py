@@ -6,21 +6,22 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import BigInteger, Executable, and_, bindparam, exists, insert, literal, select, update
+from sqlalchemy import BigInteger, and_, bindparam, exists, insert, literal, select, update
 from sqlalchemy.orm import aliased
 
 from ..domain.model import Delivery, DeliveryAttempt, OutboxEvent
 from .encoding import from_us, seconds_to_us, to_us
 from .schema import webhook_attempts, webhook_events, webhooks
-from .statements import InsertFn, Rows, statement
+from .statements import InsertFn, Statement, Rows, statement
 
 events = webhook_events
 
 
 @statement
-def _add_event(_: InsertFn) -> Executable:
+def _add_event(_: InsertFn) -> Statement:
     # Only when the partner has a webhook URL to deliver it to.
     c = events.c
     values = select(*(bindparam(name, type_=c[name].type) for name in ("event_id", "partner_id", "workspace_id",
@@ -32,7 +33,7 @@ def _add_event(_: InsertFn) -> Executable:
 
 
 @statement
-def _due(_: InsertFn) -> Executable:
+def _due(_: InsertFn) -> Statement:
     earlier = aliased(events)
     return select(events.c.id, events.c.event_id, events.c.partner_id, events.c.body, events.c.round_attempts).where(
         events.c.status == "pending", events.c.next_attempt_at <= bindparam("now"),
@@ -42,7 +43,7 @@ def _due(_: InsertFn) -> Executable:
 
 
 @statement
-def _claim(_: InsertFn) -> Executable:
+def _claim(_: InsertFn) -> Statement:
     # compare-and-set, so that two processes never take the same event
     return update(events).where(events.c.id == bindparam("row"), events.c.status == "pending",
                                 events.c.next_attempt_at <= bindparam("now")).values(
@@ -50,35 +51,35 @@ def _claim(_: InsertFn) -> Executable:
 
 
 @statement
-def _add_attempt(insert: InsertFn) -> Executable:
+def _add_attempt(insert: InsertFn) -> Statement:
     return insert(webhook_attempts).inline().values(event_row=bindparam("row"), at=bindparam("at"),
                                            status_code=bindparam("status_code"), error=bindparam("error"),
                                            latency_ms=bindparam("latency_ms"))
 
 
 @statement
-def _attempted(_: InsertFn) -> Executable:
+def _attempted(_: InsertFn) -> Statement:
     return update(events).where(events.c.id == bindparam("row")).values(
         status=bindparam("outcome"), round_attempts=events.c.round_attempts + 1,
         next_attempt_at=bindparam("next_attempt_at"))
 
 
 @statement
-def _deliveries(_: InsertFn) -> Executable:
+def _deliveries(_: InsertFn) -> Statement:
     return select(events.c.id, events.c.event_id, events.c.body, events.c.status, events.c.next_attempt_at,
                   events.c.created_at).where(events.c.partner_id == bindparam("partner_id")).order_by(
         events.c.id.desc()).limit(bindparam("limit"))
 
 
 @statement
-def _attempts(_: InsertFn) -> Executable:
+def _attempts(_: InsertFn) -> Statement:
     return select(webhook_attempts.c.at, webhook_attempts.c.status_code, webhook_attempts.c.error,
                   webhook_attempts.c.latency_ms).where(webhook_attempts.c.event_row == bindparam("row")).order_by(
         webhook_attempts.c.id)
 
 
 @statement
-def _redeliver(_: InsertFn) -> Executable:
+def _redeliver(_: InsertFn) -> Statement:
     return update(events).where(and_(events.c.id == bindparam("row"), events.c.partner_id == bindparam("partner_id"))
                                 ).values(status="pending", round_attempts=0, next_attempt_at=0).returning(events.c.id)
 

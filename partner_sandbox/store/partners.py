@@ -6,82 +6,82 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import Executable, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from ..auth import Partner
 from ..domain.links import token_digest
 from ..domain.model import REAL_CLOCK, ClockState
 from .encoding import opt_instant, opt_us, to_us
 from .schema import api_tokens, clocks, partners, webhooks
-from .statements import InsertFn, Rows, statement, upsert
+from .statements import InsertFn, Statement, Rows, statement, upsert
 
 _OF_PARTNER = partners.c.id == bindparam("partner_id")
 
 
 @statement
-def _partners(_: InsertFn) -> Executable:
+def _partners(_: InsertFn) -> Statement:
     return select(partners.c.id, partners.c.secret, partners.c.active)
 
 
 @statement
-def _origins(_: InsertFn) -> Executable:
+def _origins(_: InsertFn) -> Statement:
     return select(partners.c.embedding_origins).where(_OF_PARTNER)
 
 
 @statement
-def _set_origins(_: InsertFn) -> Executable:
+def _set_origins(_: InsertFn) -> Statement:
     return update(partners).where(_OF_PARTNER).values(embedding_origins=bindparam("origins"))
 
 
 @statement
-def _clock(_: InsertFn) -> Executable:
+def _clock(_: InsertFn) -> Statement:
     return select(clocks.c.offset_us, clocks.c.frozen_at).where(clocks.c.partner_id == bindparam("partner_id"))
 
 
 @statement
-def _set_clock(insert: InsertFn) -> Executable:
+def _set_clock(insert: InsertFn) -> Statement:
     return upsert(insert, clocks, ["partner_id"], ["offset_us", "frozen_at"])
 
 
 @statement
-def _real_clock(_: InsertFn) -> Executable:
+def _real_clock(_: InsertFn) -> Statement:
     return delete(clocks).where(clocks.c.partner_id == bindparam("partner_id"))
 
 
 @statement
-def _webhook_url(_: InsertFn) -> Executable:
+def _webhook_url(_: InsertFn) -> Statement:
     return select(webhooks.c.url).where(webhooks.c.partner_id == bindparam("partner_id"))
 
 
 @statement
-def set_webhook_statement(insert: InsertFn) -> Executable:
+def set_webhook_statement(insert: InsertFn) -> Statement:
     return upsert(insert, webhooks, ["partner_id"], ["url"])
 
 
 @statement
-def _drop_webhook(_: InsertFn) -> Executable:
+def _drop_webhook(_: InsertFn) -> Statement:
     return delete(webhooks).where(webhooks.c.partner_id == bindparam("partner_id"))
 
 
 @statement
-def _api_token(_: InsertFn) -> Executable:
+def _api_token(_: InsertFn) -> Statement:
     return select(api_tokens.c.token).where(api_tokens.c.workspace_id == bindparam("workspace_id"))
 
 
 @statement
-def _create_api_token(insert: InsertFn) -> Executable:
+def _create_api_token(insert: InsertFn) -> Statement:
     return insert(api_tokens).values(workspace_id=bindparam("workspace_id"), token=bindparam("token"),
                                      token_sha256=bindparam("digest"), created_at=bindparam("at")
                                      ).on_conflict_do_nothing(index_elements=["workspace_id"])
 
 
 @statement
-def _replace_api_token(insert: InsertFn) -> Executable:
+def _replace_api_token(insert: InsertFn) -> Statement:
     return upsert(insert, api_tokens, ["workspace_id"], ["token", "token_sha256", "created_at", "rotated_at"])
 
 
 @statement
-def _api_token_workspace(_: InsertFn) -> Executable:
+def _api_token_workspace(_: InsertFn) -> Statement:
     return select(api_tokens.c.workspace_id).where(api_tokens.c.token_sha256 == bindparam("digest"))
 
 
@@ -128,7 +128,8 @@ class PartnerRows(Rows):
     def create_api_token(self, workspace_id: str, token: str, at: datetime) -> str:
         """Store the workspace's first token unless one is there already; the token that is there."""
         self._run(_create_api_token, workspace_id=workspace_id, token=token, digest=token_digest(token), at=to_us(at))
-        return self._one(_api_token, workspace_id=workspace_id)["token"]  # type: ignore[no-any-return]
+        stored: str = self._the(_api_token, workspace_id=workspace_id)["token"]
+        return stored
 
     def replace_api_token(self, workspace_id: str, token: str, at: datetime) -> None:
         self._run(_replace_api_token, workspace_id=workspace_id, token=token, token_sha256=token_digest(token),

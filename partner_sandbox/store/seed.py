@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Executable, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from ..domain.links import new_link_token
 from ..domain.model import Member
@@ -15,9 +15,11 @@ from ..domain.workspaces import display_name_for, system_email
 from ..fixtures import PartnerFixture, World
 from .encoding import to_us
 from .partners import set_webhook_statement
-from .schema import SCHEMA_VERSION, TABLES, create_statements, api_tokens, clocks, counters, link_flows, links, meta, partners, users, \
-    workspaces
-from .statements import InsertFn, Rows, Statements, statement
+from .schema import (
+    SCHEMA_VERSION, TABLES, api_tokens, clocks, counters, create_statements, link_flows, links, meta, partners, users,
+    workspaces,
+)
+from .statements import InsertFn, Statement, Statements, statement
 from .links import LinkRows
 from .workspaces import WorkspaceRows, add_members_statement, member_row
 
@@ -26,37 +28,37 @@ _OWNED = select(workspaces.c.id).where(workspaces.c.partner_id == bindparam("par
 
 
 @statement
-def _meta(_: InsertFn) -> Executable:
+def _meta(_: InsertFn) -> Statement:
     return select(meta.c.value).where(meta.c.key == bindparam("key"))
 
 
 @statement
-def _set_meta(insert: InsertFn) -> Executable:
+def _set_meta(insert: InsertFn) -> Statement:
     return insert(meta).values(key=bindparam("key"), value=bindparam("value")).on_conflict_do_nothing(
         index_elements=["key"])
 
 
 @statement
-def _add_partner(insert: InsertFn) -> Executable:
+def _add_partner(insert: InsertFn) -> Statement:
     names = ["id", "secret", "active", "plan_id", "plan_messages", "plan_api_calls", "plan_non_recurring",
              "embedding_origins"]
     return insert(partners).values({n: bindparam(n) for n in names})
 
 
 @statement
-def _add_counter(insert: InsertFn) -> Executable:
+def _add_counter(insert: InsertFn) -> Statement:
     return insert(counters).values(name=bindparam("name"), value=bindparam("value"))
 
 
 @statement
-def _add_seeded_workspace(insert: InsertFn) -> Executable:
+def _add_seeded_workspace(insert: InsertFn) -> Statement:
     names = ["id", "partner_id", "billing_managed", "display_name", "seats_purchased", "plan_id", "group_id",
              "created_at", "updated_at", "non_recurring_balance", "non_recurring_updated_at"]
     return insert(workspaces).values({n: bindparam(n) for n in names})
 
 
 @statement
-def _connect_seeded(_: InsertFn) -> Executable:
+def _connect_seeded(_: InsertFn) -> Statement:
     return update(users).where(users.c.workspace_id == bindparam("workspace_id"),
                                users.c.user_id == bindparam("user_id")).values(
         wa_account_id=bindparam("account_id"), wa_phone=bindparam("phone"), wa_connected_at=bindparam("at"))

@@ -5,23 +5,29 @@ tens of microseconds a statement, which the hot paths do not pay). Rows are read
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
+from collections.abc import Callable, Iterable, Mapping
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import ClauseElement
 
 Row: TypeAlias = Any  # sqlite3.Row or psycopg's dict row: both read by column name
 Params: TypeAlias = Mapping[str, Any]
 
 
+Statement: TypeAlias = ClauseElement  # a Core statement (select, insert, update, delete)
+DialectInsert: TypeAlias = sqlite.Insert | postgresql.Insert
+
+
 class InsertFn(Protocol):
     """The dialect's own INSERT construct (it alone has ON CONFLICT)."""
 
-    def __call__(self, table: Any) -> Any: ...
+    def __call__(self, table: Table) -> DialectInsert: ...
 
 
-Builder = Callable[[InsertFn], Executable]
+Builder = Callable[[InsertFn], Statement]
 _BUILDERS: list[Builder] = []
 
 
@@ -34,9 +40,8 @@ def statement(builder: Builder) -> Builder:
 def dialect_named(name: str) -> Dialect:
     """The dialects the stores speak: SQLite with named (`:name`) and psycopg with `%(name)s`
     parameters, so that one dict of parameters serves both."""
-    if name == "sqlite":
-        return sqlite.dialect(paramstyle="named")  # type: ignore[no-any-return]
-    return postgresql.psycopg.dialect()  # type: ignore[no-any-return]
+    dialect: Dialect = sqlite.dialect(paramstyle="named") if name == "sqlite" else postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+    return dialect
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class Statements:
         insert: InsertFn = sqlite.insert if dialect.name == "sqlite" else postgresql.insert
         self._compiled = {builder: self.compile(builder(insert)) for builder in _BUILDERS}
 
-    def compile(self, stmt: Executable) -> Compiled:
+    def compile(self, stmt: Statement) -> Compiled:
         compiled = stmt.compile(dialect=self.dialect)
         return Compiled(str(compiled), {k: v for k, v in compiled.params.items() if v is not None})
 
@@ -87,6 +92,13 @@ class Rows:
     def _one(self, builder: Builder, **params: Any) -> Row | None:
         return self._run(builder, **params).fetchone()
 
+    def _the(self, builder: Builder, **params: Any) -> Row:
+        """The one row the statement must find (the caller checked that it exists)."""
+        row = self._one(builder, **params)
+        if row is None:
+            raise LookupError(f"{builder.__name__}: no row for {params}")
+        return row
+
     def _all(self, builder: Builder, **params: Any) -> list[Row]:
         return list(self._run(builder, **params).fetchall())
 
@@ -97,10 +109,8 @@ class Rows:
             self._conn.cursor().executemany(compiled.sql, batch)
 
 
-def upsert(insert: InsertFn, table: Any, keys: list[str], columns: list[str]) -> Any:
+def upsert(insert: InsertFn, table: Table, keys: list[str], columns: list[str]) -> Statement:
     """INSERT of `keys` + `columns` from parameters of the same names; on a conflict of the keys,
     the columns are set to the new values."""
-    from sqlalchemy import bindparam
-
     stmt = insert(table).values({name: bindparam(name) for name in keys + columns})
     return stmt.on_conflict_do_update(index_elements=keys, set_={name: stmt.excluded[name] for name in columns})

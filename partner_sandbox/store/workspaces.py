@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Executable, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from ..domain.model import Member, Plan, UserState, Workspace, WorkspaceState
 from .encoding import from_us, opt_instant, opt_us, to_us
 from .schema import counters, partners, users, workspaces
-from .statements import InsertFn, Row, Rows, statement
+from .statements import InsertFn, Statement, Row, Rows, statement
 
 _THE_WORKSPACE = workspaces.c.id == bindparam("workspace_id")
 _OF_USER = (users.c.workspace_id == bindparam("workspace_id"), users.c.user_id == bindparam("user_id"))
@@ -20,41 +20,41 @@ def _state(row: Row) -> WorkspaceState:
 
 
 @statement
-def _workspace(_: InsertFn) -> Executable:
+def _workspace(_: InsertFn) -> Statement:
     return select(workspaces.c.id, workspaces.c.partner_id, workspaces.c.billing_managed).where(_THE_WORKSPACE)
 
 
 @statement
-def _user(_: InsertFn) -> Executable:
+def _user(_: InsertFn) -> Statement:
     # Rules start here, so on PostgreSQL this row lock queues changes to one user across replicas.
     return select(users.c.wa_connected_at, users.c.status).where(*_OF_USER).with_for_update()
 
 
 @statement
-def _user_home(_: InsertFn) -> Executable:
+def _user_home(_: InsertFn) -> Statement:
     return select(workspaces.c.id, workspaces.c.partner_id, workspaces.c.billing_managed).join(
         users, users.c.workspace_id == workspaces.c.id).where(users.c.user_id == bindparam("user_id"))
 
 
 @statement
-def _lock_workspace(_: InsertFn) -> Executable:
+def _lock_workspace(_: InsertFn) -> Statement:
     return select(workspaces.c.id).where(_THE_WORKSPACE).with_for_update()
 
 
 @statement
-def _partner_plan(_: InsertFn) -> Executable:
+def _partner_plan(_: InsertFn) -> Statement:
     return select(partners.c.plan_id, partners.c.plan_messages, partners.c.plan_api_calls,
                   partners.c.plan_non_recurring).where(partners.c.id == bindparam("partner_id"))
 
 
 @statement
-def _next_ids(_: InsertFn) -> Executable:
+def _next_ids(_: InsertFn) -> Statement:
     return update(counters).where(counters.c.name == bindparam("name")).values(
         value=counters.c.value + bindparam("count")).returning(counters.c.value)
 
 
 @statement
-def _add_workspace(insert: InsertFn) -> Executable:
+def _add_workspace(insert: InsertFn) -> Statement:
     names = ["id", "partner_id", "display_name", "seats_purchased", "plan_id", "group_id", "created_at",
              "updated_at", "non_recurring_balance", "non_recurring_updated_at"]
     return insert(workspaces).values({n: bindparam(n) for n in names}).on_conflict_do_nothing(
@@ -62,7 +62,7 @@ def _add_workspace(insert: InsertFn) -> Executable:
 
 
 @statement
-def _update_workspace(_: InsertFn) -> Executable:
+def _update_workspace(_: InsertFn) -> Statement:
     return update(workspaces).where(_THE_WORKSPACE).values(
         display_name=func.coalesce(bindparam("display_name"), workspaces.c.display_name),
         seats_purchased=func.coalesce(bindparam("seats"), workspaces.c.seats_purchased),
@@ -70,24 +70,24 @@ def _update_workspace(_: InsertFn) -> Executable:
 
 
 @statement
-def add_members_statement(insert: InsertFn) -> Executable:
+def add_members_statement(insert: InsertFn) -> Statement:
     names = ["workspace_id", "user_id", "status", "role", "display_name", "email", "created_at"]
     return insert(users).values({n: bindparam(n) for n in names})
 
 
 @statement
-def _members(_: InsertFn) -> Executable:
+def _members(_: InsertFn) -> Statement:
     return select(users.c.user_id, users.c.display_name, users.c.role, users.c.email, users.c.status,
                   users.c.created_at).where(users.c.workspace_id == bindparam("workspace_id")).order_by(users.c.user_id)
 
 
 @statement
-def _set_user_status(_: InsertFn) -> Executable:
+def _set_user_status(_: InsertFn) -> Statement:
     return update(users).where(*_OF_USER).values(status=bindparam("status"))
 
 
 @statement
-def _workspace_record(_: InsertFn) -> Executable:
+def _workspace_record(_: InsertFn) -> Statement:
     of_workspace = users.c.workspace_id == workspaces.c.id
     seats_used = select(func.count()).where(of_workspace, users.c.status == "active").scalar_subquery()
     owner = select(func.min(users.c.user_id)).where(of_workspace, users.c.role == "owner").scalar_subquery()
@@ -95,20 +95,20 @@ def _workspace_record(_: InsertFn) -> Executable:
 
 
 @statement
-def _usage(_: InsertFn) -> Executable:
+def _usage(_: InsertFn) -> Statement:
     return select(workspaces.c.usage_period, workspaces.c.messages_used, workspaces.c.api_calls_used,
                   workspaces.c.non_recurring_balance, workspaces.c.non_recurring_updated_at,
                   workspaces.c.alerts_period, workspaces.c.alerts).where(_THE_WORKSPACE)
 
 
 @statement
-def _set_fired_alerts(_: InsertFn) -> Executable:
+def _set_fired_alerts(_: InsertFn) -> Statement:
     return update(workspaces).where(_THE_WORKSPACE).values(alerts_period=bindparam("period"),
                                                            alerts=bindparam("alerts"))
 
 
 @statement
-def _set_usage(_: InsertFn) -> Executable:
+def _set_usage(_: InsertFn) -> Statement:
     return update(workspaces).where(_THE_WORKSPACE).values(
         usage_period=bindparam("period"), messages_used=bindparam("messages"), api_calls_used=bindparam("api_calls"),
         non_recurring_balance=bindparam("balance"), non_recurring_updated_at=bindparam("balance_updated"))
@@ -137,12 +137,12 @@ class WorkspaceRows(Rows):
         self._one(_lock_workspace, workspace_id=workspace_id)
 
     def partner_plan(self, partner_id: str) -> Plan:
-        row = self._one(_partner_plan, partner_id=partner_id)
+        row = self._the(_partner_plan, partner_id=partner_id)
         return Plan(row["plan_id"], row["plan_messages"], row["plan_api_calls"], row["plan_non_recurring"])
 
     def next_ids(self, name: str, count: int) -> int:
         """Reserve `count` consecutive ids of a counter (a row lock queues concurrent callers)."""
-        value: int = self._one(_next_ids, name=name, count=count)["value"]
+        value: int = self._the(_next_ids, name=name, count=count)["value"]
         return value - count
 
     def add_workspace(self, workspace_id: str, partner_id: str, display_name: str, seats: int, plan: Plan,
@@ -169,7 +169,7 @@ class WorkspaceRows(Rows):
         self._run(_set_user_status, workspace_id=workspace_id, user_id=user_id, status=status)
 
     def workspace_record(self, workspace_id: str) -> Workspace:
-        r = self._one(_workspace_record, workspace_id=workspace_id)
+        r = self._the(_workspace_record, workspace_id=workspace_id)
         return Workspace(r["id"], r["partner_id"], r["display_name"], r["plan_id"], r["seats_purchased"],
                          r["seats_used"], r["group_id"], from_us(r["created_at"]), from_us(r["updated_at"]),
                          r["owner_user_id"])
@@ -178,13 +178,13 @@ class WorkspaceRows(Rows):
 
     def usage(self, workspace_id: str) -> tuple[datetime | None, int, int, int, datetime | None]:
         """(period start of the counters, messages used, API calls used, non-recurring balance, its update)."""
-        r = self._one(_usage, workspace_id=workspace_id)
+        r = self._the(_usage, workspace_id=workspace_id)
         return (opt_instant(r["usage_period"]), r["messages_used"], r["api_calls_used"], r["non_recurring_balance"],
                 opt_instant(r["non_recurring_updated_at"]))
 
     def fired_alerts(self, workspace_id: str, period: datetime) -> set[str]:
         """The once-a-period events already sent for the workspace in the period starting at `period`."""
-        r = self._one(_usage, workspace_id=workspace_id)
+        r = self._the(_usage, workspace_id=workspace_id)
         if r["alerts_period"] != to_us(period):
             return set()
         return {a for a in r["alerts"].split(",") if a}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from http import HTTPStatus
-from typing import Iterable
+from collections.abc import Iterable
 
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse

@@ -37,7 +37,8 @@ def parse_prefer(values: list[str]) -> Preferences:
         raise ApiError("invalid_request", f"Prefer code={code!r} is not an HTTP status code")
     delay = found.get("delay", "0")
     if not (delay.isascii() and delay.isdigit() and len(delay) <= 6) or int(delay) > MAX_DELAY_MS:
-        raise ApiError("invalid_request", f"Prefer delay={delay!r} must be a whole number of milliseconds, at most {MAX_DELAY_MS}")
+        raise ApiError("invalid_request",
+                       f"Prefer delay={delay!r} must be a whole number of milliseconds, at most {MAX_DELAY_MS}")
     return Preferences(int(code) if code else None, found.get("example") or None, int(delay))
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import datetime, UTC
+from collections.abc import Callable
 
 import asyncio
 import logging
@@ -58,7 +58,7 @@ class RequestJournal:
             return
         # connexion's security layer writes the verified token_info into this shared dict.
         context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
-        arrived = datetime.now(timezone.utc)
+        arrived = datetime.now(UTC)
         request_body: list[bytes] = []
         response_body: list[bytes] = []
         status = 500

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ..domain.accounts import Disconnection, UserView
 from ..domain.clock import event_time, rfc3339
@@ -136,7 +136,7 @@ def user_state(view: UserView) -> dict:
         "now": _time(view.now),
         "whatsapp": account(view.account),
         "active_link": link(active, view.now) if active else None,
-        "links": [link(l, view.now) for l in view.links],
+        "links": [link(record, view.now) for record in view.links],
         "next_failure": view.next_failure,
     }
 

@@ -17,8 +17,8 @@ from collections import Counter
 import logging
 import random
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import datetime, UTC
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -77,7 +77,7 @@ class Deliverer:
                             busy = Counter(partner_of.values())
                             with self.store.transaction() as tx:
                                 claimed = tx.claim_events(time.time(), self.lease, room,
-                                                          room=lambda partner: PARTNER_IN_FLIGHT - busy[partner])
+                                                          room=lambda partner, busy=busy: PARTNER_IN_FLIGHT - busy[partner])
                             for event in claimed:
                                 if event.row not in in_flight:
                                     task = asyncio.create_task(self.deliver(client, event))
@@ -93,7 +93,7 @@ class Deliverer:
                     task.cancel()  # its lease runs out and another attempt is made later
 
     async def deliver(self, client: httpx.AsyncClient, event: OutboxEvent) -> None:
-        at = datetime.now(timezone.utc)
+        at = datetime.now(UTC)
         started = time.perf_counter()
         retry = True
         try:
