@@ -11,6 +11,7 @@ import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .fixtures import FixtureError, load_world
@@ -47,7 +48,8 @@ def _serve(args: argparse.Namespace) -> int:
     # bounds the wait for them.
     # The protocol is ours (web/protocol.py: upgrades ignored with the body kept, its own errors in the
     # envelope); no websockets; forwarded headers are read by the guard, from trusted proxies only.
-    common = dict(host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,  # noqa: C408
+    common: dict[str, Any] = dict(  # noqa: C408
+                  host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, http=SandboxH11Protocol, ws="none",
                   proxy_headers=False)
     # The settings of every server process (the protocol reads its limits there); workers build

@@ -44,6 +44,8 @@ def handlers_package() -> ModuleType:
     packaged = _PACKAGE / "handlers" / "__init__.py"
     init = packaged if packaged.is_file() else _CHECKOUT / "handlers" / "__init__.py"
     spec = importlib.util.spec_from_file_location(HANDLERS, init, submodule_search_locations=[str(init.parent)])
+    if spec is None or spec.loader is None:
+        raise ImportError(f"the handlers package cannot be loaded from {init}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[HANDLERS] = module
     try:

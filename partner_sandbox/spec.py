@@ -4,6 +4,7 @@ specs for the server (forced responses, the fast lane) and the tools (lint, diff
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,7 +24,7 @@ class SpecDocument:
     def base_path(self) -> str:
         return ((self.raw.get("servers") or [{"url": ""}])[0]["url"]).rstrip("/")
 
-    def resolve(self, node):
+    def resolve(self, node: Any) -> Any:
         """Follow local `$ref`s until a node that is not one."""
         for _ in range(MAX_DEPTH):
             if not (isinstance(node, dict) and "$ref" in node):

@@ -11,7 +11,7 @@ from ..auth import Authenticator
 from ..domain import accounts, embedding, links, pairing, workspaces
 from ..domain.clock import Clock, change_clock, partner_now, system_clock
 from ..domain import tokens as public_api
-from ..domain.model import ClockState, Delivery, LinkRecord
+from ..domain.model import ClockState, Delivery, LinkRecord, Workspace
 from ..domain.ratelimit import RateLimiter
 from ..errors import ApiError
 from ..fixtures import PartnerFixture, World
@@ -66,7 +66,7 @@ class Sandbox:
                 new_token=self.new_token,
             )
 
-    def create_workspace(self, partner_id: str, display_name: str, seats_purchased: int) -> workspaces.Workspace:
+    def create_workspace(self, partner_id: str, display_name: str, seats_purchased: int) -> Workspace:
         return self._at_partner_time(partner_id, workspaces.create_workspace,
                                      display_name=display_name, seats_purchased=seats_purchased)
 
@@ -74,7 +74,7 @@ class Sandbox:
         return self._at_partner_time(partner_id, workspaces.workspace_details, workspace_id=workspace_id)
 
     def update_workspace(self, partner_id: str, workspace_id: str, display_name: str | None,
-                         seats_purchased: int | None) -> workspaces.Workspace:
+                         seats_purchased: int | None) -> Workspace:
         return self._at_partner_time(partner_id, workspaces.update_workspace,
                                      workspace_id=workspace_id, display_name=display_name,
                                      seats_purchased=seats_purchased)

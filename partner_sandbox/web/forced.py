@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -55,7 +56,7 @@ def forced_response(spec: SpecDocument, operation_id: str, prefs: Preferences) -
     for status in candidates:
         response = spec.resolve(responses[status])
         content = response.get("content", {})
-        media_type, media = next(iter(content.items()), (None, {}))
+        media_type, media = next(iter(content.items()), (None, dict[str, Any]()))
         named = {name: spec.resolve(ex)["value"] for name, ex in (media.get("examples") or {}).items()}
         if prefs.example is not None:
             if prefs.example not in named:

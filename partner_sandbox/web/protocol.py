@@ -68,7 +68,7 @@ class SandboxH11Protocol(H11Protocol):
         self.limit_concurrency = None  # uvicorn's own bound answers in plain text; ours is in connection_made
         self._head_timer: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             self._refuse(ApiError("service_unavailable", f"The sandbox holds at most {self.max_connections}"
@@ -120,4 +120,4 @@ class SandboxH11Protocol(H11Protocol):
         return False  # no upgrade is performed, so none is logged as unsupported either
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse(protocol_error(self.conn.refusal))
+        self._refuse(protocol_error(getattr(self.conn, "refusal", None)))

@@ -17,6 +17,7 @@ from collections import Counter
 import logging
 import random
 import time
+from functools import partial
 from datetime import datetime, UTC
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -43,6 +44,16 @@ class Undeliverable(Exception):
     """The event cannot be attempted at all (its URL, as it stands): failed at once, not retried."""
 
 
+def _room_left(busy: Counter[str], partner: str) -> int:
+    """Attempts a partner may still start in this process."""
+    return PARTNER_IN_FLIGHT - busy[partner]
+
+
+def _settled(in_flight: dict[int, asyncio.Task[None]], partner_of: dict[int, str], row: int, _task: object) -> None:
+    in_flight.pop(row, None)
+    partner_of.pop(row, None)
+
+
 class Deliverer:
     def __init__(self, store: Store, partners: Callable[[str], Partner | None], *, max_attempts: int, backoff: float,
                  timeout: float, allowed_hosts: frozenset[str] = frozenset(), random_fraction=random.random):
@@ -64,7 +75,7 @@ class Deliverer:
         return self.timeout + LEASE_MARGIN_SECONDS
 
     async def run(self) -> None:
-        in_flight: dict[int, asyncio.Task] = {}
+        in_flight: dict[int, asyncio.Task[None]] = {}
         partner_of: dict[int, str] = {}
         limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
         async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=limits,
@@ -77,14 +88,13 @@ class Deliverer:
                             busy = Counter(partner_of.values())
                             with self.store.transaction() as tx:
                                 claimed = tx.claim_events(time.time(), self.lease, room,
-                                                          room=lambda partner, busy=busy: PARTNER_IN_FLIGHT - busy[partner])
+                                                          room=partial(_room_left, busy))
                             for event in claimed:
                                 if event.row not in in_flight:
                                     task = asyncio.create_task(self.deliver(client, event))
                                     in_flight[event.row] = task
                                     partner_of[event.row] = event.partner_id
-                                    task.add_done_callback(
-                                        lambda _t, row=event.row: (in_flight.pop(row, None), partner_of.pop(row, None)))
+                                    task.add_done_callback(partial(_settled, in_flight, partner_of, event.row))
                     except Exception:  # a delivery loop that stops would strand every event
                         log.exception("webhook delivery loop error")
                     await asyncio.sleep(POLL_SECONDS)
