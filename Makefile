@@ -41,7 +41,7 @@ bench: $(STAMP)
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null'
 	@test -x bench/.prism/node_modules/.bin/prism || ! command -v npm >/dev/null 2>&1 || \
 		npm install --silent --no-audit --no-fund --prefix bench/.prism @stoplight/prism-cli@5.16.0
-	$(VENV)/bin/python bench/bench.py
+	$(VENV)/bin/python bench/bench.py $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(VENV) .sandbox .pytest_cache

@@ -103,6 +103,19 @@ def sandbox_cmd(port: int, world: Path, db: Path, extra: list[str]) -> list[str]
             "--fixtures", str(world), "--db", str(db), "--reset", *extra]
 
 
+def measure_sandbox(label: str, world: Path, db: Path, args: argparse.Namespace, wrk_env: dict,
+                    env: dict | None = None, cwd: Path | None = None) -> dict[str, dict]:
+    """The sandbox's rows: POST .../qr over many users and for one user, and GET /workspaces/{id}."""
+    port = free_port()
+    sandbox = Server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz", env=env, cwd=cwd)
+    rows = {f"{label}, {args.users} users": run_wrk(port, args, wrk_env),
+            f"{label}, one user (contention)": run_wrk(port, args, {**wrk_env, "BENCH_SINGLE_USER": "1"}),
+            f"{label}, GET /workspaces/{{id}} (5 users)": run_wrk(port, args, {**wrk_env, "BENCH_DETAILS": SMALL})}
+    rows[f"{label}, {args.users} users"]["startup_s"] = round(sandbox.startup_s, 2)
+    sandbox.stop()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -112,6 +125,7 @@ def main() -> None:
     parser.add_argument("--scale-users", type=int, default=100_000, help="users of the large world (0 skips it)")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the JSON figures to this file")
+    parser.add_argument("--baseline", help="also measure the sandbox at this git commit (e.g. main~5), in the same run")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (make bench installs it from Debian)")
@@ -139,13 +153,16 @@ def main() -> None:
         prism.stop()
 
     world = write_world(tmp / "bench-world.yaml", args.users)
-    port = free_port()
-    sandbox = Server(sandbox_cmd(port, world, tmp / "bench.db", args.serve_arg), port, "/healthz")
-    results[f"sandbox, {args.users} users"] = run_wrk(port, args, wrk_env)
-    results["sandbox, one user (contention)"] = run_wrk(port, args, {**wrk_env, "BENCH_SINGLE_USER": "1"})
-    results["sandbox, GET /workspaces/{id} (5 users)"] = run_wrk(port, args, {**wrk_env, "BENCH_DETAILS": SMALL})
-    results[f"sandbox, {args.users} users"]["startup_s"] = round(sandbox.startup_s, 2)
-    sandbox.stop()
+    if args.baseline:
+        # The same rows for the sandbox at another commit, in this run: its code from a worktree.
+        code = tmp / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(code), args.baseline], check=True)
+        try:
+            results.update(measure_sandbox(f"baseline {args.baseline}", world, tmp / "baseline.db", args, wrk_env,
+                                           {"PYTHONPATH": str(code)}, code))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
+    results.update(measure_sandbox("sandbox", world, tmp / "bench.db", args, wrk_env))
 
     if args.scale_users:
         big = write_world(tmp / "scale-world.yaml", args.scale_users)
@@ -162,15 +179,20 @@ def main() -> None:
     prism_rps = results.get("Prism 5.16 mock, same spec", {}).get("requests_per_s")
     if prism_rps:
         for name, row in results.items():
-            if name.startswith("sandbox"):
+            if name.startswith(("sandbox", "baseline")):
                 row["vs_prism"] = round(row["requests_per_s"] / prism_rps, 2)
+    if args.baseline:
+        for name, row in results.items():
+            before = results.get(name.replace("sandbox,", f"baseline {args.baseline},", 1))
+            if name.startswith("sandbox,") and before:
+                row["vs_baseline"] = round(row["requests_per_s"] / before["requests_per_s"], 3)
 
     print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, POST .../qr with a JWT and a JSON body"
           f" (and one row of GET /workspaces/{{id}}), {os.cpu_count()} cores\n")
-    cols = ["requests_per_s", "p50_ms", "p99_ms", "max_ms", "errors", "vs_bare", "vs_prism", "startup_s"]
-    print(f"{'server':38}" + "".join(f"{c:>15}" for c in cols))
+    cols = ["requests_per_s", "p50_ms", "p99_ms", "max_ms", "errors", "vs_bare", "vs_prism", "vs_baseline", "startup_s"]
+    print(f"{'server':50}" + "".join(f"{c:>15}" for c in cols))
     for name, row in results.items():
-        print(f"{name:38}" + "".join(f"{row.get(c, ''):>15}" for c in cols))
+        print(f"{name:50}" + "".join(f"{row.get(c, ''):>15}" for c in cols))
     document = {"config": vars(args) | {"json": str(args.json) if args.json else None, "cores": os.cpu_count()},
                 "results": results}
     print("\n" + json.dumps(document, indent=2))
