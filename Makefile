@@ -10,6 +10,8 @@ run: $(STAMP)
 	$(VENV)/bin/partner-sandbox serve
 
 test: $(STAMP) system-packages
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
 
 lint: $(STAMP)
