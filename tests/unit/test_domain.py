@@ -15,7 +15,7 @@ from partner_sandbox.domain import accounts, links, model, pairing
 from partner_sandbox.domain import clock as clocks
 from partner_sandbox.errors import ApiError
 from partner_sandbox.fixtures import parse_world
-from partner_sandbox.store import PostgresStore, SqliteStore
+from partner_sandbox.store import SqliteStore
 
 WORLD = parse_world(
     """
@@ -57,16 +57,10 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request):
+@pytest.fixture
+def store(open_store):
     """The rules run on both backends: SQLite in memory, and a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        s = SqliteStore(":memory:")
-    else:
-        s = PostgresStore(request.getfixturevalue("postgres").new_database())
-    s.seed_if_empty(WORLD, T0)
-    yield s
-    s.close()
+    return open_store(WORLD, T0)
 
 
 def issue(store, clock, user=1, hours=24, partner="p1", workspace="w1", tokens=None):

@@ -14,7 +14,7 @@ import pytest
 from partner_sandbox.domain.model import Plan
 from partner_sandbox.errors import ApiError
 from partner_sandbox.fixtures import World, parse_world
-from partner_sandbox.store import PostgresStore, SqliteStore
+from partner_sandbox.store import SqliteStore
 
 P1_PLAN = Plan(id=7, messages=100, api_calls=50, non_recurring=5)
 P2_PLAN = Plan(id=9, messages=2000, api_calls=20_000, non_recurring=0)
@@ -67,16 +67,10 @@ FIRST_USER_ID = 100_000  # past every fixture user
 FIRST_GROUP_ID = 4  # the three fixture workspaces took 1..3
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request):
+@pytest.fixture
+def store(open_store):
     """The rules run on both backends: SQLite in memory, and a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        s = SqliteStore(":memory:")
-    else:
-        s = PostgresStore(request.getfixturevalue("postgres").new_database())
-    s.seed_if_empty(WORLD, T0)
-    yield s
-    s.close()
+    return open_store(WORLD, T0)
 
 
 @contextmanager
