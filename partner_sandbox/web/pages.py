@@ -25,33 +25,26 @@ from . import errors
 from .guard import API_CSP
 from .validation import json_object
 
-STYLE = """
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-h1{font-size:1.4rem}.qr svg{width:18rem;height:18rem}.state{font-weight:bold}
-.active{color:#0a7d32}.gone{color:#b3261e}dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}
-dt{color:#555}button{font-size:1rem;padding:.5rem 1rem}
-#embed{max-width:26rem;margin:0 auto}#embed h1{margin-top:0}#qr-image{width:16rem;height:16rem;display:block}
-section{margin:.8rem 0}input{font-size:1rem;padding:.4rem;width:11rem}#pairing-code{font-size:1.6rem;letter-spacing:.1em}
-#message.error{color:#b3261e}#message.ok{color:#0a7d32}figure{margin:.5rem 0}
-""".strip()
+# The pages' inline style and scripts are files (pages/assets/), inlined and allowed by hash.
+ASSETS = Path(__file__).resolve().parent / "pages" / "assets"
+
+
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8").strip()
+
+
+STYLE = _asset("page.css")
 
 # Counts down from the seconds the server computed on the partner's (possibly test) clock.
-SCRIPT = """
-const el=document.getElementById('countdown');
-if(el){const end=Date.now()+1000*Number(el.dataset.secondsLeft);
-const tick=()=>{const s=Math.max(0,Math.round((end-Date.now())/1000));
-const h=Math.floor(s/3600),m=Math.floor(s%3600/60),r=s%60;
-el.textContent=s>0?`${h}h ${String(m).padStart(2,'0')}m ${String(r).padStart(2,'0')}s`:'expired';
-if(s>0)setTimeout(tick,1000);};tick();}
-""".strip()
+SCRIPT = _asset("countdown.js")
 
 
 def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-# The embedded page's protocol script (see the file): a file of its own, inline by hash as the other.
-EMBED_SCRIPT = (Path(__file__).resolve().parent / "assets" / "embed.js").read_text(encoding="utf-8").strip()
+# The embedded page's protocol script (see the file), inline by hash as the other.
+EMBED_SCRIPT = _asset("embed.js")
 POLL_MS = 500  # how often the embedded page asks how its flow stands
 
 
