@@ -1,0 +1,36 @@
+"""The pages' routes as pages.yaml writes them down: a starlette route for each of its operations, to
+the handler its operationId names by the rule of every spec here (routing.handler_name: the
+`handlers` module of its first tag). Served beside connexion's APIs, not through them (why: the
+description in pages.yaml)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable, NamedTuple
+
+from ...resources import pages_spec_path
+from ...spec import SpecDocument
+from ..routing import handler_name
+
+
+class PageRoute(NamedTuple):
+    method: str
+    path: str
+    operation_id: str
+    handler: Callable
+
+
+def page_routes(spec: SpecDocument) -> list[PageRoute]:
+    """The spec's operations, each with its handler."""
+    found = []
+    for _, template, method, op in spec.operations():
+        module, _, function = handler_name(op["operationId"], op.get("tags") or []).rpartition(".")
+        handler = getattr(importlib.import_module(module), function)
+        found.append(PageRoute(method.upper(), spec.base_path + template, op["operationId"], handler))
+    return found
+
+
+def register(app, spec: SpecDocument | None = None) -> None:
+    """Add the pages' routes (pages.yaml unless told) to a connexion app."""
+    for route in page_routes(spec or SpecDocument.load(pages_spec_path())):
+        app.add_url_rule(route.path, route.operation_id, route.handler, methods=[route.method])
