@@ -24,9 +24,12 @@ def page_routes(spec: SpecDocument) -> list[PageRoute]:
     """The spec's operations, each with its handler."""
     found = []
     for _, template, method, op in spec.operations():
-        module, _, function = handler_name(op["operationId"], op.get("tags") or []).rpartition(".")
-        handler = getattr(importlib.import_module(module), function)
-        found.append(PageRoute(method.upper(), spec.base_path + template, op["operationId"], handler))
+        operation_id = op["operationId"]
+        module, _, function = handler_name(operation_id, op.get("tags") or []).rpartition(".")
+        handler = getattr(importlib.import_module(module), function, None)
+        if not callable(handler):
+            raise LookupError(f"operationId {operation_id}: no handler {function} in {module}")
+        found.append(PageRoute(method.upper(), spec.base_path + template, operation_id, handler))
     return found
 
 
