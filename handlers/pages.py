@@ -1,5 +1,6 @@
-"""Handlers for the `pages` tag of pages.yaml: starlette endpoints (a request in, a response out),
-routed by partner_sandbox/web/pages/routes.py, not by connexion; thin calls into the sandbox's
+"""Handlers for the `pages` tag of pages.yaml: starlette endpoints, routed by web/pages/routes.py.
+
+A request in, a response out (connexion does not route them); thin calls into the sandbox's
 services, answered as pages (web/pages/views.py) or as the flow's JSON (web/pages/flow.py)."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from sandbox_process import ROOT, TEST_WORLD, control
 
 SPEC = SpecDocument.load(pages_spec_path())
 OPERATIONS = {op["operationId"]: (method.upper(), path, op) for _, path, method, op in SPEC.operations()}
-FLOW_STEPS = [op_id for op_id, (method, _, op) in OPERATIONS.items() if "requestBody" in op]
+FLOW_STEPS = [op_id for op_id, (_, _, op) in OPERATIONS.items() if "requestBody" in op]
 UNKNOWN = "/qr/no-such-token-000000000000000"
 JSON = {"Content-Type": "application/json"}
 TEXT = {"Content-Type": "text/plain"}

@@ -1,5 +1,4 @@
-"""The pages' inline style and scripts, read once from assets/: what the templates inline and the
-Content-Security-Policy allows by hash (policy.py), the very same text."""
+"""The pages' inline style and scripts, read once from assets/ (policy.py hashes this very text)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The embedded page's flow over JSON: the flow as the page's script reads it, the bodies its steps
-take (a JSON object, declared so: 415 for any other type) and its errors as the envelope, all under
-FLOW_HEADERS."""
+"""The embedded page's flow over JSON: its answer, the bodies its steps take, and its errors.
+
+Bodies are JSON objects declared so (415 for any other type); errors are the envelope; all of it
+under FLOW_HEADERS."""
 
 from __future__ import annotations
 

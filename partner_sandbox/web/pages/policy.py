@@ -1,5 +1,6 @@
-"""The pages' headers: a Content-Security-Policy allowing their inline style and scripts by hash and
-nothing else, their framing (nobody, or the partner's embedding origins), and no caching."""
+"""The pages' headers: a CSP allowing only their inline style and scripts (by hash), framing, no cache.
+
+Framed by nobody, or in the embedded mode by the partner's embedding origins only."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""QR codes as the pages draw them (segno): inline SVG on the standalone page, and the data: URL of an
-SVG document that the embedded page's flow sends and its protocol passes on to the partner's page."""
+"""QR codes as the pages draw them (segno): inline SVG, and data: URLs for the embedded page's flow.
+
+The data: URL is what the flow sends and the protocol passes on to the partner's page."""
 
 from __future__ import annotations
 

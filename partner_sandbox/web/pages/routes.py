@@ -1,7 +1,8 @@
-"""The pages' routes as pages.yaml writes them down: a starlette route for each of its operations, to
-the handler its operationId names by the rule of every spec here (routing.handler_name: the
-`handlers` module of its first tag). Served beside connexion's APIs, not through them (why: the
-description in pages.yaml)."""
+"""The pages' routes, from pages.yaml: a starlette route for each of its operations, to its handler.
+
+The handler is the one its operationId names by the rule of every spec here (routing.handler_name:
+in the `handlers` module of its first tag). Served beside connexion's APIs, not through them (why:
+the description in pages.yaml)."""
 
 from __future__ import annotations
 

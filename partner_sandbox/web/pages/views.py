@@ -1,5 +1,4 @@
-"""The pages as responses: each page from its template, with its status and its headers (a standalone
-page's, or the embedded mode's, framed by the partner's embedding origins)."""
+"""The pages as responses: each page from its template, with its status and its headers."""
 
 from __future__ import annotations
 
