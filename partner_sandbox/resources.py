@@ -26,6 +26,11 @@ def control_spec_path() -> Path:
     return resource("sandbox.yaml")
 
 
+def pages_spec_path() -> Path:
+    """The routes of the pages behind `qr_link` (web/pages)."""
+    return resource("pages.yaml")
+
+
 def default_fixtures_path() -> Path:
     return resource("fixtures/default.yaml")
 

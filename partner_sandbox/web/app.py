@@ -92,7 +92,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     app._middleware_app.router.redirect_slashes = False
     for error_type, handler in ERROR_HANDLERS:
         app.add_error_handler(error_type, handler)
-    pages.register(app, lambda request: request.state.sandbox)
+    pages.register(app)  # pages.yaml's routes, beside connexion's APIs
 
     async def healthz(request):
         request.state.sandbox.store.ping()
