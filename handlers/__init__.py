@@ -1,1 +1,2 @@
-"""Connexion operation handlers, one module per tag of openapi.yaml."""
+"""Connexion operation handlers, one module per tag: openapi.yaml's and sandbox.yaml's operations, and
+pages.yaml's (the QR pages, routed from that spec beside connexion)."""

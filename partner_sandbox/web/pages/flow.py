@@ -5,7 +5,7 @@ under FLOW_HEADERS."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -57,7 +57,7 @@ def flow_json(view: pairing.FlowView, scan_url: str) -> dict:
         }
     elif view.qr_timed_out:
         out["qr"] = {"timed_out": True}
-    if view.state == "active" and flow.pairing_code is not None:
+    if view.state == "active" and flow.pairing_code is not None and flow.pairing_expires_at is not None:
         out["pairing"] = {
             "code": flow.pairing_code,
             "phone": flow.pairing_phone,

@@ -7,7 +7,8 @@ the description in pages.yaml)."""
 from __future__ import annotations
 
 import importlib
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 from ...resources import pages_spec_path
 from ...spec import SpecDocument
