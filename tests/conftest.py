@@ -1,24 +1,24 @@
-"""Shared fixtures: real sandbox server processes over HTTP, and a supply of fresh users."""
+"""Shared fixtures: sandbox server processes over HTTP, and a supply of fresh users.
+
+`tests` is a package: helpers are imported as `from tests.helpers import ...` (pytest puts the
+repository's root on sys.path for the package's modules; nothing else is added)."""
 
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from sandbox_process import DEFAULT_FIXTURES, PostgresCluster, SandboxProcess  # noqa: E402
+from tests.helpers import DEFAULT_FIXTURES
+from tests.servers import PostgresCluster, SandboxProcess
 
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory) -> SandboxProcess:
-    """One server for the session on the test world (tests/fixtures/world.yaml), file database."""
+    """One server process for the session on the test world (tests/fixtures/world.yaml), file database."""
     server = SandboxProcess(tmp_path_factory.mktemp("sandbox")).start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def fresh_user():
 
 @pytest.fixture
 def start_sandbox(tmp_path):
-    """Start servers of the test's own, each on its own database unless given one; stopped after."""
+    """Start server processes of the test's own, each on its own database unless given one; stopped after."""
     servers: list[SandboxProcess] = []
 
     def start(*args: str, wait: bool = True, **kwargs) -> SandboxProcess:
@@ -41,12 +41,12 @@ def start_sandbox(tmp_path):
 
     yield start
     for server in servers:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="module")
 def start_module_sandbox(tmp_path_factory):
-    """Start servers shared by the tests of one module (on the test world unless told); stopped after."""
+    """Start server processes shared by the tests of one module (on the test world unless told); stopped after."""
     servers: list[SandboxProcess] = []
 
     def start(*args: str, **kwargs) -> SandboxProcess:
@@ -56,7 +56,7 @@ def start_module_sandbox(tmp_path_factory):
 
     yield start
     for server in servers:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def default_sandbox(tmp_path_factory) -> SandboxProcess:
     """A server on the shipped fixtures/default.yaml, fresh for the module."""
     server = SandboxProcess(tmp_path_factory.mktemp("default"), fixtures=DEFAULT_FIXTURES).start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from sandbox_process import assert_error, auth_headers, control
-
+from tests.helpers import assert_error, auth_headers, control
 API = "/partner/api/v1/workspaces"
 
 

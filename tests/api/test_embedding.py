@@ -10,9 +10,8 @@ import time
 import pytest
 
 from partner_sandbox.domain import pairing
-from sandbox_process import assert_error, control
-
-from test_webhooks import Receiver
+from tests.helpers import assert_error, control
+from tests.receivers import Receiver
 
 ORIGINS = ["http://127.0.0.1:3000", "https://app.partner.example"]
 

@@ -7,9 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from sandbox_process import QR_PATH, SandboxProcess, auth_headers, control
-
-
+from tests.helpers import QR_PATH, auth_headers, control
+from tests.servers import SandboxProcess
 def test_two_replicas_share_one_active_link_per_user(postgres, tmp_path):
     url = postgres.new_database()
     first = SandboxProcess(tmp_path, db=url)

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from sandbox_process import control
-
+from tests.helpers import control
 PAGE_HEADERS = {
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",

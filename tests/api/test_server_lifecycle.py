@@ -11,8 +11,8 @@ import time
 
 import httpx
 
-from sandbox_process import QR_PATH, SECRETS, auth_headers
-from test_webhooks import Receiver
+from tests.helpers import QR_PATH, SECRETS, auth_headers
+from tests.receivers import Receiver
 
 SECRETS_ALL = list(SECRETS.values())
 URL_PASSWORD, URL_SECRET, COOKIE_SECRET = "pw-9f3a1c7e", "sig-77b2d0e4", "cookie-5e8c21aa"
@@ -94,8 +94,7 @@ def test_memory_database_is_throwaway(start_sandbox, tmp_path):
 
 
 def test_default_database_lives_under_dot_sandbox(tmp_path):
-    from sandbox_process import SandboxProcess
-
+    from tests.servers import SandboxProcess
     server = SandboxProcess(tmp_path)
     server.command = lambda *extra: [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(server.port)]
     server.db = str(tmp_path / ".sandbox" / "sandbox.db")

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_process import assert_error, control
-
+from tests.helpers import assert_error, control
 DEADLINE = 2.0  # --webhook-timeout: the total deadline of one attempt
 MEMORY_BOUND_MB = 60  # the server's resident memory may grow by at most this while receivers misbehave
 
@@ -209,8 +208,7 @@ def test_a_partner_with_many_hanging_workspaces_leaves_room_for_the_others(start
     bad, good = receivers("hang"), receivers("ok")
     assert control(server, "PUT", "/webhook", json={"url": bad.url}).status_code == 200
     assert control(server, "PUT", "/webhook", json={"url": good.url}, partner="other-partner").status_code == 200
-    from sandbox_process import auth_headers
-
+    from tests.helpers import auth_headers
     for i in range(80):  # each new workspace of one seat is full at once: a workspace:seats_full event each
         r = server.client.post("/partner/api/v1/workspaces", headers=auth_headers(),
                                json={"display_name": f"slow-{i}", "seats_purchased": 1})

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from sandbox_process import assert_error, auth_headers, control, replicas
-
+from tests.helpers import assert_error, auth_headers, control
+from tests.servers import replicas
 API = "/partner/api/v1/workspaces"
 _names = itertools.count(1)
 

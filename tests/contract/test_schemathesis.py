@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from partner_sandbox.qa import contract
-from sandbox_process import DEFAULT_FIXTURES, SandboxProcess
-
+from tests.helpers import DEFAULT_FIXTURES
+from tests.servers import SandboxProcess
 # The checks `partner-sandbox contract-test` runs, for QA against any server.
 CHECKS = ",".join(contract.CHECKS)
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "300")

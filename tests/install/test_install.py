@@ -15,8 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox_process import ROOT, free_port
-
+from tests.helpers import ROOT, free_port
 VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "partner_sandbox" / "__init__.py").read_text())[1]
 PARTNER_TEST = '''
 import httpx

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox_process import DEFAULT_FIXTURES, SECRETS, SandboxProcess, free_port
-
+from tests.helpers import DEFAULT_FIXTURES, SECRETS, free_port
+from tests.servers import SandboxProcess
 HERE = Path(__file__).resolve().parent
 
 
