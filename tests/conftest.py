@@ -1,4 +1,4 @@
-"""Shared fixtures: sandbox server processes over HTTP, and a supply of fresh users.
+"""Shared fixtures: sandboxes (real server processes, or the app in this process) and fresh users.
 
 `tests` is a package: helpers are imported as `from tests.helpers import ...` (pytest puts the
 repository's root on sys.path for the package's modules; nothing else is added)."""
@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from tests.helpers import DEFAULT_FIXTURES
-from tests.servers import PostgresCluster, SandboxProcess
+from tests.servers import InProcessSandbox, PostgresCluster, SandboxProcess
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +57,43 @@ def start_module_sandbox(tmp_path_factory):
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def start_app(tmp_path_factory):
+    """Start in-process sandboxes of the test's own (`serve`'s flags as arguments), each on an SQLite
+    file of its own unless given a database; stopped after."""
+    apps: list[InProcessSandbox] = []
+
+    def start(*args: str, **kwargs) -> InProcessSandbox:
+        app = InProcessSandbox(tmp_path_factory.mktemp("app"), *args, **kwargs)
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def start_module_app(tmp_path_factory):
+    """Start in-process sandboxes shared by the tests of one module; stopped after."""
+    apps: list[InProcessSandbox] = []
+
+    def start(*args: str, **kwargs) -> InProcessSandbox:
+        app = InProcessSandbox(tmp_path_factory.mktemp("module-app"), *args, **kwargs)
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+@pytest.fixture
+def app(start_app) -> InProcessSandbox:
+    """An in-process sandbox of the test's own on the test world."""
+    return start_app()
 
 
 @pytest.fixture(scope="module")
