@@ -14,9 +14,19 @@ from tests.servers import InProcessSandbox, PostgresCluster, SandboxProcess
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory) -> SandboxProcess:
-    """One server process for the session on the test world (tests/fixtures/world.yaml), file database."""
-    server = SandboxProcess(tmp_path_factory.mktemp("sandbox")).start()
+def sandbox(tmp_path_factory) -> InProcessSandbox:
+    """The session's sandbox for API behaviour: the app in this process (tests/servers.py) on the test
+    world (tests/fixtures/world.yaml), file database."""
+    app = InProcessSandbox(tmp_path_factory.mktemp("sandbox"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_process(tmp_path_factory) -> SandboxProcess:
+    """One server process for the session on the test world, file database, the default workers: for
+    tests that need a real server (raw sockets, clients of their own, races across worker processes)."""
+    server = SandboxProcess(tmp_path_factory.mktemp("sandbox-process")).start()
     yield server
     server.close()
 
@@ -97,11 +107,9 @@ def app(start_app) -> InProcessSandbox:
 
 
 @pytest.fixture(scope="module")
-def default_sandbox(tmp_path_factory) -> SandboxProcess:
-    """A server on the shipped fixtures/default.yaml, fresh for the module."""
-    server = SandboxProcess(tmp_path_factory.mktemp("default"), fixtures=DEFAULT_FIXTURES).start()
-    yield server
-    server.close()
+def default_sandbox(start_module_app) -> InProcessSandbox:
+    """An in-process sandbox on the shipped fixtures/default.yaml, fresh for the module."""
+    return start_module_app(fixtures=DEFAULT_FIXTURES)
 
 
 @pytest.fixture(scope="session")

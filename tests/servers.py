@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 from typing import Mapping
 
+import h11
 import httpx
 
 from partner_sandbox.qa.server import ServerProcess, free_port, serve_command
@@ -147,6 +148,11 @@ class AsgiThreadTransport(httpx.BaseTransport):
         self._timeout = timeout
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # A head HTTP/1.1 cannot carry is refused as a connection would refuse it (h11 checks it).
+        try:
+            h11.Request(method=request.method, target=request.url.raw_path, headers=request.headers.raw)
+        except h11.LocalProtocolError as exc:
+            raise httpx.LocalProtocolError(str(exc), request=request) from None
         # The body is read here (it may be a generator of this thread) and sent as one part; its
         # framing headers (Content-Length, or Transfer-Encoding: chunked) go as they are.
         request.stream = httpx.ByteStream(b"".join(request.stream))
@@ -161,6 +167,10 @@ class AsgiThreadTransport(httpx.BaseTransport):
         except TimeoutError:
             future.cancel()
             raise httpx.ReadTimeout(f"the app did not answer in {self._timeout} s", request=request) from None
+        try:  # an answer a real server could not send (h11 would refuse to write its head) fails here too
+            h11.Response(status_code=status, headers=headers.raw, reason=b"")
+        except h11.LocalProtocolError as exc:
+            raise httpx.RemoteProtocolError(f"the app's answer is not valid HTTP/1.1: {exc}", request=request) from None
         return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
 
 

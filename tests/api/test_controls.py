@@ -28,8 +28,9 @@ def at(text):
 
 
 @pytest.fixture
-def server(start_sandbox):
-    return start_sandbox()
+def server(start_app):
+    """An in-process sandbox of the test's own: these tests move clocks, reset, fill the journal."""
+    return start_app()
 
 
 def test_fresh_user_state(server):

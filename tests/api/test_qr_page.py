@@ -15,8 +15,9 @@ PAGE_HEADERS = {
 
 
 @pytest.fixture
-def server(start_sandbox):
-    return start_sandbox()
+def server(start_app):
+    """An in-process sandbox of the test's own."""
+    return start_app()
 
 
 def issue_link(server, user, **kwargs) -> str:

@@ -130,7 +130,8 @@ def test_bad_fixture_file_stops_start_up_with_file_path_and_reason(start_sandbox
     assert "Uvicorn running" not in out
 
 
-def test_health_spec_and_swagger_ui_are_served(sandbox):
+def test_health_spec_and_swagger_ui_are_served(sandbox_process):
+    sandbox = sandbox_process
     assert sandbox.client.get("/healthz").json() == {"status": "ok"}
     spec = sandbox.client.get("/partner/api/v1/openapi.json").json()
     assert "/workspaces/{workspace_id}/users/{user_id}/qr" in spec["paths"]
@@ -138,7 +139,8 @@ def test_health_spec_and_swagger_ui_are_served(sandbox):
     assert ui.status_code == 200 and "swagger" in ui.text.lower()
 
 
-def test_token_command_prints_a_working_jwt(sandbox):
+def test_token_command_prints_a_working_jwt(sandbox_process):
+    sandbox = sandbox_process
     out = subprocess.run([sys.executable, "-m", "partner_sandbox", "token"], capture_output=True, text=True,
                          check=True).stdout
     lines = out.splitlines()
@@ -148,7 +150,7 @@ def test_token_command_prints_a_working_jwt(sandbox):
     assert r.status_code == 200, r.text
 
 
-def test_token_command_for_another_partner_and_ttl(sandbox):
+def test_token_command_for_another_partner_and_ttl():
     import jwt
 
     out = subprocess.run([sys.executable, "-m", "partner_sandbox", "token", "--partner-id", "other-partner",

@@ -201,10 +201,10 @@ def test_an_event_that_cannot_be_attempted_is_failed_and_holds_back_nothing(star
     assert "Traceback" not in server.output()
 
 
-def test_a_partner_with_many_hanging_workspaces_leaves_room_for_the_others(start_sandbox, receivers):
+def test_a_partner_with_many_hanging_workspaces_leaves_room_for_the_others(start_app, receivers):
     """More slow workspaces than a process has delivery slots: the partner gets its share only, and
     another partner's event still goes out at once."""
-    server = start_sandbox("--workers", "1", "--webhook-timeout", "4", "--webhook-attempts", "1")
+    server = start_app("--workers", "1", "--webhook-timeout", "4", "--webhook-attempts", "1")
     bad, good = receivers("hang"), receivers("ok")
     assert control(server, "PUT", "/webhook", json={"url": bad.url}).status_code == 200
     assert control(server, "PUT", "/webhook", json={"url": good.url}, partner="other-partner").status_code == 200

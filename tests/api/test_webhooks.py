@@ -39,8 +39,8 @@ def wait_status(server, status, count, timeout=20):
     raise AssertionError(f"not {count} {status}: {deliveries(server)}")
 
 
-def test_the_full_flow_delivers_connected_then_disconnected(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_the_full_flow_delivers_connected_then_disconnected(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     first = server.issue("qa-workspace", 21).json()
     assert first["whatsapp_disconnected"] is False  # no account: no event for the no-op
@@ -72,10 +72,10 @@ def test_the_full_flow_delivers_connected_then_disconnected(start_sandbox, recei
     assert len(receiver.attempts) == 2
 
 
-def test_retries_until_the_receiver_answers(start_sandbox):
+def test_retries_until_the_receiver_answers(start_app):
     receiver = Receiver(fail_first=2)
     try:
-        server = start_sandbox("--webhook-backoff", "0.1")
+        server = start_app("--webhook-backoff", "0.1")
         set_webhook(server, receiver.url)
         server.issue("qa-connected", 1010)  # disconnects: one event
         event = receiver.wait_for(1)[0]
@@ -88,9 +88,9 @@ def test_retries_until_the_receiver_answers(start_sandbox):
         receiver.stop()
 
 
-def test_a_receiver_down_past_the_bound_leaves_the_event_failed_and_redeliver_works(start_sandbox):
+def test_a_receiver_down_past_the_bound_leaves_the_event_failed_and_redeliver_works(start_app):
     port = free_port()
-    server = start_sandbox("--webhook-backoff", "0.05", "--webhook-attempts", "3")
+    server = start_app("--webhook-backoff", "0.05", "--webhook-attempts", "3")
     set_webhook(server, f"http://127.0.0.1:{port}/hooks")
     server.issue("qa-connected", 1011)
     failed = wait_status(server, "failed", 1)[0]
@@ -129,12 +129,12 @@ def test_an_event_written_before_a_crash_is_delivered_once_after_restart(start_s
         receiver.stop()
 
 
-def test_webhook_url_from_fixtures_and_the_control_api(start_sandbox, tmp_path):
+def test_webhook_url_from_fixtures_and_the_control_api(start_app, tmp_path):
     world = (ROOT / "tests" / "fixtures" / "world.yaml").read_text().replace(
         "    secret: other-partner-secret-for-local-testing\n",
         "    secret: other-partner-secret-for-local-testing\n    webhook_url: http://127.0.0.1:9/from-fixtures\n")
     (tmp_path / "world.yaml").write_text(world)
-    server = start_sandbox(fixtures=tmp_path / "world.yaml")
+    server = start_app(fixtures=tmp_path / "world.yaml")
     assert control(server, "GET", "/webhook", partner="other-partner").json() == {"url": "http://127.0.0.1:9/from-fixtures"}
     assert control(server, "GET", "/webhook").json() == {"url": None}  # scoped to the caller
     set_webhook(server, "https://example.test/hooks")
@@ -162,8 +162,8 @@ def test_webhooks_command_prints_deliveries(start_sandbox, receiver):
     assert "api_token:rotated  qa-connected  attempt 1: HTTP 204" in out  # a workspace's own event: no user
 
 
-def test_deliveries_go_only_to_allowed_hosts(start_sandbox, receiver):
-    server = start_sandbox("--webhook-hosts", "localhost", "--webhook-attempts", "1")
+def test_deliveries_go_only_to_allowed_hosts(start_app, receiver):
+    server = start_app("--webhook-hosts", "localhost", "--webhook-attempts", "1")
     set_webhook(server, receiver.url)  # 127.0.0.1 is not in the list
     server.issue("qa-connected", 1015)
     failed = wait_status(server, "failed", 1)[0]
@@ -171,8 +171,8 @@ def test_deliveries_go_only_to_allowed_hosts(start_sandbox, receiver):
     assert receiver.attempts == []
 
 
-def test_the_disconnect_operation_sends_disconnected_and_a_no_op_sends_nothing(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_the_disconnect_operation_sends_disconnected_and_a_no_op_sends_nothing(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     url = "/partner/api/v1/workspaces/qa-connected/users/{}/whatsapp/disconnect"
     done = server.client.post(url.format(1005), headers=auth_headers()).json()
@@ -202,8 +202,8 @@ def use(server, workspace, **amount):
     assert r.status_code == 200, r.text
 
 
-def test_each_of_the_eight_events_fires_exactly_once_for_its_trigger(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_each_of_the_eight_events_fires_exactly_once_for_its_trigger(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     partner_api(server, "POST", "", json={"display_name": "Eight-Events", "seats_purchased": 2})
     user = partner_api(server, "POST", "/eight-events/users", json={"count": 1})["users"][0]["user_id"]  # seats full
@@ -238,8 +238,8 @@ def test_each_of_the_eight_events_fires_exactly_once_for_its_trigger(start_sandb
     assert {d["user_id"] for d in log if d["event_type"].startswith("workspace:")} == {None}
 
 
-def test_no_event_for_use_under_ninety_percent_and_a_jump_sends_both_in_order_once_a_period(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_no_event_for_use_under_ninety_percent_and_a_jump_sends_both_in_order_once_a_period(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     partner_api(server, "POST", "", json={"display_name": "Jumpy", "seats_purchased": 5})
     control(server, "POST", "/clock", json={"set": "2031-05-10T00:00:00Z"})
@@ -262,8 +262,8 @@ def test_no_event_for_use_under_ninety_percent_and_a_jump_sends_both_in_order_on
                                                                     "2031-06-01T00:00:00Z")
 
 
-def test_a_seat_downgrade_sends_seats_full_and_the_suspended_users_disconnection(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_a_seat_downgrade_sends_seats_full_and_the_suspended_users_disconnection(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     partner_api(server, "POST", "", json={"display_name": "Downgrade", "seats_purchased": 4})
     first, second = (u["user_id"] for u in partner_api(server, "POST", "/downgrade/users", json={"count": 2})["users"])
@@ -293,10 +293,10 @@ def test_a_workspace_event_written_before_a_crash_is_delivered_once_after_restar
         receiver.stop()
 
 
-def test_a_webhook_signature_never_opens_the_apis(start_sandbox, receiver):
+def test_a_webhook_signature_never_opens_the_apis(start_app, receiver):
     """The signature has the published shape (the receiver above verifies it with the partner's
     secret, partner_id, nbf and exp), yet replayed as credentials it is refused everywhere."""
-    server = start_sandbox("--webhook-backoff", "0.1")
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     server.issue("qa-workspace", 22)
     control(server, "POST", "/workspaces/qa-workspace/users/22/scan")

@@ -126,7 +126,9 @@ def test_users_are_created_all_or_nothing(sandbox):
         assert_error(add_users(sandbox, ws, bad), 400, "invalid_request")
 
 
-def test_twenty_parallel_calls_for_five_free_seats_create_exactly_five(sandbox):
+def test_twenty_parallel_calls_for_five_free_seats_create_exactly_five(sandbox_process):
+    """Over connections of their own, across the server's worker processes."""
+    sandbox = sandbox_process
     ws = create(sandbox, name(), seats=6).json()["workspace_id"]
 
     def one(_):
@@ -198,8 +200,8 @@ def test_every_workspace_operation_keeps_the_ownership_and_eligibility_rules(san
     assert state["seats"] == {"total": 2, "used": 1}  # nothing the other partner sent changed it
 
 
-def test_quotas_follow_the_billing_period_on_the_test_clock(start_sandbox):
-    server = start_sandbox()
+def test_quotas_follow_the_billing_period_on_the_test_clock(start_app):
+    server = start_app()
     wid = create(server, "Quota-Shop", seats=2).json()["workspace_id"]
     control(server, "POST", "/clock", json={"set": "2031-03-20T12:00:00Z"})
     used = control(server, "POST", f"/workspaces/{wid}/usage", json={"messages": 12})
@@ -219,8 +221,8 @@ def test_quotas_follow_the_billing_period_on_the_test_clock(start_sandbox):
                  "workspace_not_found")
 
 
-def test_reset_removes_created_workspaces_and_restores_the_fixtures(start_sandbox):
-    server = start_sandbox()
+def test_reset_removes_created_workspaces_and_restores_the_fixtures(start_app):
+    server = start_app()
     wid = create(server, "Made-Then-Reset", seats=2).json()["workspace_id"]
     patch(server, "my-first-workspace", display_name="Renamed")
     assert control(server, "POST", "/reset").status_code == 204

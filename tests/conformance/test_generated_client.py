@@ -36,6 +36,13 @@ def surface(package_dir: Path) -> tuple[set, set]:
 
 
 @pytest.fixture(scope="module")
+def sandbox(sandbox_process):
+    """The generated client speaks HTTP over sockets of its own: here the sandbox is the session's
+    server process."""
+    return sandbox_process
+
+
+@pytest.fixture(scope="module")
 def client_package(tmp_path_factory):
     out = tmp_path_factory.mktemp("generated")
     generate(out, PACKAGE, "--path", str(ROOT / "openapi.yaml"))

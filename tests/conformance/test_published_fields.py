@@ -266,8 +266,8 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def server(start_module_sandbox):
-    return start_module_sandbox("--webhook-backoff", "0.1")
+def server(start_module_app):
+    return start_module_app("--webhook-backoff", "0.1")
 
 
 @pytest.fixture(scope="module")
