@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from tests.helpers import DEFAULT_FIXTURES
-from tests.servers import InProcessSandbox, PostgresCluster, SandboxProcess
+from tests.servers import InProcessSandbox, PostgresCluster, SandboxProcess, replicas
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +118,11 @@ def postgres() -> PostgresCluster:
     cluster = PostgresCluster()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_replicas(postgres, tmp_path_factory) -> list[SandboxProcess]:
+    """Two sandbox processes on one PostgreSQL database, as replicas of a hosted sandbox, started
+    together (migrations and seeding take turns); tests on them use workspaces and users of their own."""
+    with replicas(tmp_path_factory.mktemp("pg-replicas"), postgres.new_database()) as servers:
+        yield servers
