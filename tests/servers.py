@@ -104,8 +104,11 @@ class SandboxProcess(_Sandbox):
         return self.start(*extra)
 
     def close(self) -> None:
-        self.stop()
+        """After the test: its client closed, the process group killed. The test is over and its
+        database thrown away, so there is no drain to wait for (tests of stopping call `stop`)."""
         self.client.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill9()
 
 
 @contextlib.contextmanager
