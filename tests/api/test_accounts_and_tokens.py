@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.helpers import assert_error, auth_headers, control
+
 API = "/partner/api/v1/workspaces"
 
 

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.helpers import assert_error, control, make_token
+
+
 def state(server, workspace, user, partner="sandbox-partner"):
     r = control(server, "GET", f"/workspaces/{workspace}/users/{user}", partner=partner)
     assert r.status_code == 200, r.text

@@ -8,6 +8,8 @@ import pytest
 
 from partner_sandbox import ecma
 from tests.helpers import QR_PATH, assert_error, auth_headers, control
+
+
 @pytest.mark.parametrize("name", ["Acme\n", "acme-store\n", "\nacme"])
 def test_a_workspace_name_with_a_newline_is_refused(sandbox, name):
     r = sandbox.client.post("/partner/api/v1/workspaces", headers=auth_headers(),

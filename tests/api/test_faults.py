@@ -14,6 +14,8 @@ import pytest
 
 from partner_sandbox.store import JOURNAL_LIMIT, JOURNAL_TRIM_EVERY, SqliteStore
 from tests.helpers import ENVELOPE_KEYS, auth_headers
+
+
 def read_answer(sock: socket.socket, timeout: float) -> tuple[int, dict]:
     """The status and JSON body of the one answer on `sock`, read until the server closes it."""
     sock.settimeout(timeout)

@@ -7,6 +7,8 @@ import time
 import pytest
 
 from tests.helpers import assert_error, auth_headers, control
+
+
 def test_forced_status_returns_the_documented_example_without_touching_state(sandbox, fresh_user):
     user = fresh_user()
     for code, error_code in [(429, "rate_limited"), (500, "internal_error"), (503, "service_unavailable"),

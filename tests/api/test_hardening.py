@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from tests.helpers import QR_PATH, SECRETS, assert_error, auth_headers, control, make_token
+
 URL = QR_PATH.format(workspace="qa-workspace", user="{user}")
 
 

@@ -22,6 +22,7 @@ from partner_sandbox.errors import CODES
 from partner_sandbox.resources import control_spec_path, spec_path
 from partner_sandbox.spec import SpecDocument
 from tests.helpers import ENVELOPE_KEYS, SECRETS, auth_headers, control
+
 MAX_EXAMPLES = int(os.environ.get("HOSTILE_MAX_EXAMPLES", "60"))
 WORKSPACE, USER, LINK_USER = "qa-workspace", 250, 251
 # What a request can change: every table but the journal, the rate buckets and the webhook outbox.

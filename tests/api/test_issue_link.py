@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.helpers import QR_PATH, assert_error, auth_headers, control
+
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests.helpers import QR_PATH, auth_headers, control
+
+
 def test_two_replicas_share_one_active_link_per_user(pg_replicas):
     """The replicas started together on an empty database (conftest.pg_replicas): migrations and
     seeding took turns."""

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from tests.helpers import ENVELOPE_KEYS, make_token
+
 H2C = (b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
        b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n")
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.helpers import control
+
 PAGE_HEADERS = {
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",

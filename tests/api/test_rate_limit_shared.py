@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.servers import SandboxProcess
+
 CAPACITY, RATE = 40, 30
 PATH = "/partner/api/v1/workspaces/qa-workspace"  # no credentials: counted before authentication
 

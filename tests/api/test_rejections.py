@@ -9,6 +9,8 @@ import time
 import pytest
 
 from tests.helpers import SECRETS, assert_error, auth_headers, make_token
+
+
 def assert_untouched(sandbox, user):
     """The user's link from before the bad request is still the active one."""
     assert sandbox.issue("qa-workspace", user).json()["previous_qr_revoked"] is True

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import assert_error, control
+
 DEADLINE = 2.0  # --webhook-timeout: the total deadline of one attempt
 MEMORY_BOUND_MB = 60  # the server's resident memory may grow by at most this while receivers misbehave
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.helpers import assert_error, auth_headers, control
+
 API = "/partner/api/v1/workspaces"
 _names = itertools.count(1)
 

@@ -11,6 +11,8 @@ import zxingcpp
 from PIL import Image
 
 from tests.helpers import control
+
+
 def test_page_renders_scannable_qr_and_simulated_scan_connects(browser, start_sandbox, tmp_path):
     server = start_sandbox()
     issued = server.issue("qa-workspace", 11, json={"expires_in_hours": 3}).json()

@@ -25,6 +25,7 @@ import pytest
 
 from tests.helpers import make_token
 from tests.servers import SandboxProcess
+
 CLIENTS = Path(__file__).resolve().parent
 PARTNER = "sandbox-partner"
 # Every client prints `ok <step>: ...` for each of these, in this order.

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.helpers import ROOT, make_token
+
 PACKAGE = "partner_api_client"
 
 

@@ -21,6 +21,8 @@ import yaml
 from partner_sandbox.spec import SpecDocument
 
 from tests.helpers import ROOT, auth_headers, control, free_port
+
+
 def fields(*plain: str, **nested) -> dict:
     """A schema's published properties: a plain value (string, number, boolean or an array of them)
     maps to None, an object to its schema's name, an array of objects to [its items' schema name]."""

@@ -14,6 +14,7 @@ import pytest
 from partner_sandbox.qa import contract
 from tests.helpers import DEFAULT_FIXTURES
 from tests.servers import SandboxProcess
+
 # The checks `partner-sandbox contract-test` runs, for QA against any server.
 CHECKS = ",".join(contract.CHECKS)
 # Cases per operation and phase: contract-test's own default; CONTRACT_MAX_EXAMPLES=300 for a deeper

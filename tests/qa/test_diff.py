@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from tests.helpers import ROOT
+
 SPECS = ROOT / "tests" / "specs"
 BODY = "#/paths/~1items/post/requestBody/content/application~1json/schema/properties"
 ITEM = "#/paths/~1items~1{item_id}/get/responses/200/content/application~1json/schema/properties"

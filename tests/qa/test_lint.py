@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 from tests.helpers import ROOT
+
+
 def lint(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "partner_sandbox", "lint", *args], capture_output=True, text=True,
                           timeout=120)

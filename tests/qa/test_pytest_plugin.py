@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from tests.helpers import ROOT
+
+
 def test_the_readme_example_passes_with_the_installed_plugin(tmp_path):
     readme = (ROOT / "README.md").read_text()
     example = re.search(r"<!-- partner-example -->\n```python\n(.*?)```", readme, re.S).group(1)

@@ -7,6 +7,8 @@ import sys
 import zipfile
 
 from tests.helpers import ROOT
+
+
 def test_the_wheel_carries_specs_fixtures_handlers_and_the_command(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True)
