@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from partner_sandbox.qa.server import ServerProcess
 from tests.helpers import DEFAULT_FIXTURES, SECRETS, free_port
 from tests.servers import SandboxProcess
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -48,20 +48,14 @@ def test_passes_against_the_sandbox(tmp_path):
 )
 def test_fails_naming_the_check_against_a_wrong_server(tmp_path, mode, check):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "wrong_server.py"), str(port), mode])
+    # Ready when it answers anything at all (it has no /healthz).
+    server = ServerProcess([sys.executable, str(HERE / "wrong_server.py"), str(port), mode], port=port, health="/",
+                           ready_status=None, log=tmp_path / "wrong-server.log", name="wrong server")
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                httpx.post(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        result = contract_test(f"http://127.0.0.1:{port}", "--workspace-id", "w", "--user-id", "1",
-                               tmp_path=tmp_path)
+        server.start(timeout=10)
+        result = contract_test(server.base_url, "--workspace-id", "w", "--user-id", "1", tmp_path=tmp_path)
     finally:
-        proc.kill()
-        proc.wait()
+        server.kill9()
     assert result.returncode == 1, result.stdout[-3000:]
     assert check in result.stdout, result.stdout[-4000:]
     assert "curl -X POST" in result.stdout  # a repro for each failure
