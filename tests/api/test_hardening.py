@@ -255,6 +255,7 @@ def test_production_rate_limit_is_30_a_second_per_client_ip_with_a_burst_of_10(s
 
 def test_a_rate_limit_that_is_neither_a_number_nor_production_stops_start_up(tmp_path):
     from tests.servers import SandboxProcess
+
     server = SandboxProcess(tmp_path, args=("--rate-limit", "fast"))
     with pytest.raises(RuntimeError, match="'fast' is neither 'production' nor a number"):
         server.start()

@@ -230,6 +230,7 @@ def test_a_partner_with_many_hanging_workspaces_leaves_room_for_the_others(start
     assert control(server, "PUT", "/webhook", json={"url": bad.url}).status_code == 200
     assert control(server, "PUT", "/webhook", json={"url": good.url}, partner="other-partner").status_code == 200
     from tests.helpers import auth_headers
+
     for i in range(80):  # each new workspace of one seat is full at once: a workspace:seats_full event each
         r = server.client.post("/partner/api/v1/workspaces", headers=auth_headers(),
                                json={"display_name": f"slow-{i}", "seats_purchased": 1})

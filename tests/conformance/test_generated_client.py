@@ -155,6 +155,7 @@ def test_disconnect_and_the_token_operations_parse(client_package, sandbox, fres
 def test_the_generated_client_drives_the_guides_flow(client_package, sandbox):
     """Create a workspace, two users, a QR link each, scan one, read the details, disconnect, token."""
     from tests.helpers import control
+
     m = importlib.import_module(f"{PACKAGE}.models")
     api = {name: importlib.import_module(f"{PACKAGE}.api.{module}.{name}") for module, name in [
         ("workspaces", "workspace_create"), ("workspaces", "workspace_create_users"), ("workspaces", "workspace_get"),
