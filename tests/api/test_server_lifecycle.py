@@ -11,7 +11,8 @@ import time
 
 import httpx
 
-from tests.helpers import QR_PATH, SECRETS, auth_headers
+from partner_sandbox.qa.server import ServerProcess, serve_command
+from tests.helpers import QR_PATH, SECRETS, auth_headers, free_port
 from tests.receivers import Receiver
 
 SECRETS_ALL = list(SECRETS.values())
@@ -94,13 +95,12 @@ def test_memory_database_is_throwaway(start_sandbox, tmp_path):
 
 
 def test_default_database_lives_under_dot_sandbox(tmp_path):
-    from tests.servers import SandboxProcess
-    server = SandboxProcess(tmp_path)
-    server.command = lambda *extra: [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(server.port)]
-    server.db = str(tmp_path / ".sandbox" / "sandbox.db")
+    port = free_port()
+    server = ServerProcess(serve_command(port), port=port, cwd=tmp_path, log=tmp_path / "server.log")  # no --db
     try:
         server.start()
-        assert server.issue("my-first-workspace", 42).status_code == 200
+        r = httpx.post(server.base_url + QR_PATH.format(workspace="my-first-workspace", user=42), headers=auth_headers())
+        assert r.status_code == 200, r.text
     finally:
         server.stop()
     assert (tmp_path / ".sandbox" / "sandbox.db").is_file()
