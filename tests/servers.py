@@ -7,8 +7,8 @@
   stderr, replicas on PostgreSQL, and clients that open sockets of their own (browsers, other
   languages, concurrency across worker processes).
 - `InProcessSandbox`: the same app (`create_app`, from the same flags through the CLI's own parser)
-  served in this process through httpx's ASGI transport: no process to start, no port, no HTTP
-  parsing; for API behaviour.
+  served in this process through httpx's ASGI transport: no process to start, no socket (request
+  and answer heads are still checked as h11 checks them); for API behaviour.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import httpx
 
 from partner_sandbox.qa.server import ServerProcess, free_port, serve_command
 
-from .helpers import QR_PATH, TEST_WORLD, auth_headers
+from tests.helpers import QR_PATH, TEST_WORLD, auth_headers
 
 REQUEST_TIMEOUT = 30
 
