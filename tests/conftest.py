@@ -1,24 +1,34 @@
-"""Shared fixtures: real sandbox server processes over HTTP, and a supply of fresh users."""
+"""Shared fixtures: sandboxes (real server processes, or the app in this process) and fresh users.
+
+`tests` is a package: helpers are imported as `from tests.helpers import ...` (pytest puts the
+repository's root on sys.path for the package's modules; nothing else is added)."""
 
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from sandbox_process import DEFAULT_FIXTURES, PostgresCluster, SandboxProcess  # noqa: E402
+from tests.helpers import DEFAULT_FIXTURES
+from tests.servers import InProcessSandbox, PostgresCluster, SandboxProcess, replicas
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory) -> SandboxProcess:
-    """One server for the session on the test world (tests/fixtures/world.yaml), file database."""
-    server = SandboxProcess(tmp_path_factory.mktemp("sandbox")).start()
+def sandbox(tmp_path_factory) -> InProcessSandbox:
+    """The session's sandbox for API behaviour: the app in this process (tests/servers.py) on the test
+    world (tests/fixtures/world.yaml), file database."""
+    app = InProcessSandbox(tmp_path_factory.mktemp("sandbox"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_process(tmp_path_factory) -> SandboxProcess:
+    """One server process for the session on the test world, file database, the default workers: for
+    tests that need a real server (raw sockets, clients of their own, races across worker processes)."""
+    server = SandboxProcess(tmp_path_factory.mktemp("sandbox-process")).start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +41,7 @@ def fresh_user():
 
 @pytest.fixture
 def start_sandbox(tmp_path):
-    """Start servers of the test's own, each on its own database unless given one; stopped after."""
+    """Start server processes of the test's own, each on its own database unless given one; stopped after."""
     servers: list[SandboxProcess] = []
 
     def start(*args: str, wait: bool = True, **kwargs) -> SandboxProcess:
@@ -41,12 +51,12 @@ def start_sandbox(tmp_path):
 
     yield start
     for server in servers:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="module")
 def start_module_sandbox(tmp_path_factory):
-    """Start servers shared by the tests of one module (on the test world unless told); stopped after."""
+    """Start server processes shared by the tests of one module (on the test world unless told); stopped after."""
     servers: list[SandboxProcess] = []
 
     def start(*args: str, **kwargs) -> SandboxProcess:
@@ -56,15 +66,50 @@ def start_module_sandbox(tmp_path_factory):
 
     yield start
     for server in servers:
-        server.stop()
+        server.close()
+
+
+@pytest.fixture
+def start_app(tmp_path_factory):
+    """Start in-process sandboxes of the test's own (`serve`'s flags as arguments), each on an SQLite
+    file of its own unless given a database; stopped after."""
+    apps: list[InProcessSandbox] = []
+
+    def start(*args: str, **kwargs) -> InProcessSandbox:
+        app = InProcessSandbox(tmp_path_factory.mktemp("app"), *args, **kwargs)
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        app.stop()
 
 
 @pytest.fixture(scope="module")
-def default_sandbox(tmp_path_factory) -> SandboxProcess:
-    """A server on the shipped fixtures/default.yaml, fresh for the module."""
-    server = SandboxProcess(tmp_path_factory.mktemp("default"), fixtures=DEFAULT_FIXTURES).start()
-    yield server
-    server.stop()
+def start_module_app(tmp_path_factory):
+    """Start in-process sandboxes shared by the tests of one module; stopped after."""
+    apps: list[InProcessSandbox] = []
+
+    def start(*args: str, **kwargs) -> InProcessSandbox:
+        app = InProcessSandbox(tmp_path_factory.mktemp("module-app"), *args, **kwargs)
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+@pytest.fixture
+def app(start_app) -> InProcessSandbox:
+    """An in-process sandbox of the test's own on the test world."""
+    return start_app()
+
+
+@pytest.fixture(scope="module")
+def default_sandbox(start_module_app) -> InProcessSandbox:
+    """An in-process sandbox on the shipped fixtures/default.yaml, fresh for the module."""
+    return start_module_app(fixtures=DEFAULT_FIXTURES)
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +118,11 @@ def postgres() -> PostgresCluster:
     cluster = PostgresCluster()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_replicas(postgres, tmp_path_factory) -> list[SandboxProcess]:
+    """Two sandbox processes on one PostgreSQL database, as replicas of a hosted sandbox, started
+    together (migrations and seeding take turns); tests on them use workspaces and users of their own."""
+    with replicas(tmp_path_factory.mktemp("pg-replicas"), postgres.new_database()) as servers:
+        yield servers

@@ -3,13 +3,6 @@ memory, on a free port) for the test session. Installed with the package (entry 
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +11,7 @@ import pytest
 from ..auth import Partner, mint_token
 from ..fixtures import load_world
 from ..resources import default_fixtures_path
+from .server import ServerProcess, free_port, serve_command
 
 
 class LiveSandbox:
@@ -26,28 +20,15 @@ class LiveSandbox:
     def __init__(self, fixtures: Path):
         self.fixtures = fixtures
         self._partners = {p.id: Partner(p.id, p.secret) for p in load_world(fixtures).partners}
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._log = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(self.port), "--db", ":memory:",
-             "--fixtures", str(fixtures), "--log-level", "warning"],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            if self._proc.poll() is not None:
-                self._log.seek(0)
-                raise RuntimeError(f"the sandbox did not start:\n{self._log.read().decode(errors='replace')}")
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sandbox did not answer /healthz within 60 s")
-            time.sleep(0.05)
+        command = serve_command(self.port, "--log-level", "warning", db=":memory:", fixtures=fixtures)
+        self._server = ServerProcess(command, port=self.port, name="sandbox")
+        try:
+            self._server.start(timeout=60)
+        except Exception:
+            self._server.close()
+            raise
         self.client = httpx.Client(base_url=self.base_url, timeout=30)
 
     def token(self, partner_id: str = "sandbox-partner", ttl_seconds: int = 600) -> str:
@@ -125,13 +106,7 @@ class LiveSandbox:
 
     def stop(self) -> None:
         self.client.close()
-        if self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-        self._log.close()
+        self._server.close()
 
 
 def pytest_addoption(parser):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sandbox_process import assert_error, control, make_token
+from tests.helpers import assert_error, control, make_token
 
 
 def state(server, workspace, user, partner="sandbox-partner"):
@@ -30,8 +30,9 @@ def at(text):
 
 
 @pytest.fixture
-def server(start_sandbox):
-    return start_sandbox()
+def server(start_app):
+    """An in-process sandbox of the test's own: these tests move clocks, reset, fill the journal."""
+    return start_app()
 
 
 def test_fresh_user_state(server):

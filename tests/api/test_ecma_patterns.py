@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from partner_sandbox import ecma
-from sandbox_process import QR_PATH, assert_error, auth_headers, control
+from tests.helpers import QR_PATH, assert_error, auth_headers, control
 
 
 @pytest.mark.parametrize("name", ["Acme\n", "acme-store\n", "\nacme"])

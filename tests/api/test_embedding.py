@@ -10,17 +10,16 @@ import time
 import pytest
 
 from partner_sandbox.domain import pairing
-from sandbox_process import assert_error, control
-
-from test_webhooks import Receiver
+from tests.helpers import assert_error, control
+from tests.receivers import Receiver
 
 ORIGINS = ["http://127.0.0.1:3000", "https://app.partner.example"]
 
 
 @pytest.fixture(scope="module")
-def server(start_module_sandbox):
-    """A server of the module's own: these tests move the partner's clock and its origins."""
-    server = start_module_sandbox("--webhook-backoff", "0.1")
+def server(start_module_app):
+    """An in-process sandbox of the module's own: these tests move the partner's clock and its origins."""
+    server = start_module_app("--webhook-backoff", "0.1")
     assert control(server, "PUT", "/embedding-origins", json={"origins": ORIGINS}).status_code == 200
     return server
 
@@ -190,8 +189,8 @@ def test_a_forced_failure_is_shown_in_the_user_state_fails_the_control_scan_and_
     assert control(server, "POST", base + "/scan").status_code == 200
 
 
-def test_the_rotation_flag_shortens_the_images_life(start_sandbox):
-    server = start_sandbox("--qr-rotation-seconds", "1")
+def test_the_rotation_flag_shortens_the_images_life(start_app, start_sandbox):
+    server = start_app("--qr-rotation-seconds", "1")
     link = server.qr_link("qa-workspace", 207)
     first = flow(server, link, "/qr", {}).json()["qr"]
     assert first["rotates_in_ms"] <= 1000

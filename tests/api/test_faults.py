@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from partner_sandbox.store import JOURNAL_LIMIT, JOURNAL_TRIM_EVERY, SqliteStore
-from sandbox_process import ENVELOPE_KEYS, auth_headers
+from tests.helpers import ENVELOPE_KEYS, auth_headers
 
 
 def read_answer(sock: socket.socket, timeout: float) -> tuple[int, dict]:
@@ -26,8 +26,15 @@ def read_answer(sock: socket.socket, timeout: float) -> tuple[int, dict]:
     return int(head.split()[1]), json.loads(body)
 
 
-def test_half_sent_requests_and_idle_sockets_are_answered_408_and_closed(start_sandbox):
-    server = start_sandbox("--workers", "1", "--header-timeout", "1")
+@pytest.fixture(scope="module")
+def slow_clients_server(start_module_sandbox):
+    """A server process for the slow-client tests (each leaves it as it found it): one worker, a
+    header timeout of 1 s."""
+    return start_module_sandbox("--workers", "1", "--header-timeout", "1")
+
+
+def test_half_sent_requests_and_idle_sockets_are_answered_408_and_closed(slow_clients_server):
+    server = slow_clients_server
     sockets = []
     for i in range(300):
         sock = socket.create_connection(("127.0.0.1", server.port))
@@ -44,8 +51,8 @@ def test_half_sent_requests_and_idle_sockets_are_answered_408_and_closed(start_s
     assert server.client.get("/healthz").status_code == 200
 
 
-def test_a_body_that_stops_halfway_is_answered_408_and_closed(start_sandbox):
-    server = start_sandbox("--workers", "1", "--header-timeout", "1")
+def test_a_body_that_stops_halfway_is_answered_408_and_closed(slow_clients_server):
+    server = slow_clients_server
     head = ("POST /partner/api/v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Authorization: {auth_headers()['Authorization']}\r\nX-TL-Partner-Id: sandbox-partner\r\n"
             "Content-Length: 100\r\n\r\n").encode()
@@ -86,8 +93,8 @@ def test_connections_past_the_bound_are_answered_503_at_once(start_sandbox):
     assert r.status_code == 200, r.text  # room again once the held ones are gone
 
 
-def test_a_database_file_deleted_under_the_server_is_noticed(start_sandbox):
-    server = start_sandbox("--workers", "1")
+def test_a_database_file_deleted_under_the_server_is_noticed(start_app):
+    server = start_app("--workers", "1")
     assert server.client.get("/healthz").status_code == 200
     for suffix in ("", "-wal", "-shm"):
         Path(server.db + suffix).unlink(missing_ok=True)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sandbox_process import assert_error, auth_headers, control
+from tests.helpers import assert_error, auth_headers, control
 
 
 def test_forced_status_returns_the_documented_example_without_touching_state(sandbox, fresh_user):
@@ -89,8 +89,8 @@ def test_forcing_still_requires_authentication(sandbox, fresh_user):
     assert_error(r, 401, "missing_header")
 
 
-def test_forced_responses_appear_in_the_journal(start_sandbox):
-    server = start_sandbox()
+def test_forced_responses_appear_in_the_journal(start_app):
+    server = start_app()
     server.issue("qa-workspace", 1, headers={"Prefer": "code=503"})
     entry = control(server, "GET", "/requests", params={"limit": 1}).json()["requests"][0]
     assert entry["status"] == 503 and entry["request_headers"]["prefer"] == "code=503"

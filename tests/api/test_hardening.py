@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 
-from sandbox_process import QR_PATH, SECRETS, assert_error, auth_headers, control, make_token
+from tests.helpers import QR_PATH, SECRETS, assert_error, auth_headers, control, make_token
 
 URL = QR_PATH.format(workspace="qa-workspace", user="{user}")
 
@@ -100,13 +100,13 @@ def test_nul_bytes_and_huge_json_are_4xx(sandbox, fresh_user):
 
 # --- faults ------------------------------------------------------------------------------------
 
-def test_a_full_disk_is_503_with_retry_after_never_200_unstored_and_recovers(start_sandbox, tmp_path):
+def test_a_full_disk_is_503_with_retry_after_never_200_unstored_and_recovers(start_app, tmp_path):
     assert os.geteuid() == 0, "this test mounts a tiny tmpfs to fill up: it runs as root (CI does)"
     disk = tmp_path / "tiny"
     disk.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], check=True)
     try:
-        server = start_sandbox("--workers", "1", db=str(disk / "sandbox.db"))
+        server = start_app("--workers", "1", db=str(disk / "sandbox.db"))
         answered = []
         for user in range(1, 6):
             r = server.issue("qa-workspace", user)
@@ -178,9 +178,9 @@ def test_a_kid_never_selects_another_partners_secret(sandbox, fresh_user):
     assert_error(r, 401, "invalid_signature")
 
 
-def test_no_operation_crosses_partners(start_sandbox):
+def test_no_operation_crosses_partners(start_app):
     """Every operation of both specs, called by other-partner on sandbox-partner's world."""
-    server = start_sandbox()
+    server = start_app()
     mine = server.issue("qa-workspace", 5).json()
     control(server, "POST", "/clock", json={"advance_seconds": 60})
     control(server, "PUT", "/webhook", json={"url": "http://127.0.0.1:9/mine"})
@@ -210,8 +210,8 @@ def test_no_operation_crosses_partners(start_sandbox):
 
 # --- rate limiting -----------------------------------------------------------------------------
 
-def test_rate_limit_per_partner_with_retry_after_and_ratelimit_headers(start_sandbox):
-    server = start_sandbox("--rate-limit", "5", "--workers", "1")
+def test_rate_limit_per_partner_with_retry_after_and_ratelimit_headers(start_app):
+    server = start_app("--rate-limit", "5", "--workers", "1")
     statuses = [server.issue("qa-workspace", 45 + i % 3).status_code for i in range(20)]
     assert statuses[:5] == [200] * 5 and 429 in statuses
     limited = server.issue("qa-workspace", 45)
@@ -226,14 +226,15 @@ def test_rate_limit_per_partner_with_retry_after_and_ratelimit_headers(start_san
     assert server.issue("qa-workspace", 45).status_code == 200  # the bucket refilled
 
 
-def test_rate_limit_zero_is_off(start_sandbox):
-    server = start_sandbox("--rate-limit", "0", "--workers", "1")
+def test_rate_limit_zero_is_off(start_app):
+    server = start_app("--rate-limit", "0", "--workers", "1")
     assert {server.issue("qa-workspace", 45).status_code for _ in range(60)} == {200}
 
 
-def test_production_rate_limit_is_30_a_second_per_client_ip_with_a_burst_of_10(start_sandbox):
-    """`PARTNER_SANDBOX_RATE_LIMIT=production` (as `--rate-limit production`): the published limits."""
-    server = start_sandbox("--workers", "1", env={"PARTNER_SANDBOX_RATE_LIMIT": "production"})
+def test_production_rate_limit_is_30_a_second_per_client_ip_with_a_burst_of_10(start_app):
+    """`PARTNER_SANDBOX_RATE_LIMIT=production` (as `--rate-limit production`): the published limits.
+    (Real sockets from two client addresses: tests/api/test_rate_limit_shared.py.)"""
+    server = start_app("--workers", "1", env={"PARTNER_SANDBOX_RATE_LIMIT": "production"})
     started = time.monotonic()
     statuses = [server.issue("qa-workspace", 45 + i % 3).status_code for i in range(70)]
     elapsed = time.monotonic() - started
@@ -244,7 +245,7 @@ def test_production_rate_limit_is_30_a_second_per_client_ip_with_a_burst_of_10(s
     assert "client IP" in body["description"] and "limit of 30 a second" in body["description"]
     assert int(limited.headers["retry-after"]) >= 1 and limited.headers["ratelimit-limit"] == "30"
     assert control(server, "GET", "/clock").status_code == 200  # the control API is not limited
-    other_ip = httpx.Client(base_url=server.base_url, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    other_ip = server.client_from("127.0.0.2")
     with other_ip:
         r = other_ip.post(URL.format(user=45), headers=auth_headers())
     assert r.status_code == 200, r.text  # another client IP has a bucket of its own
@@ -253,7 +254,7 @@ def test_production_rate_limit_is_30_a_second_per_client_ip_with_a_burst_of_10(s
 
 
 def test_a_rate_limit_that_is_neither_a_number_nor_production_stops_start_up(tmp_path):
-    from sandbox_process import SandboxProcess
+    from tests.servers import SandboxProcess
 
     server = SandboxProcess(tmp_path, args=("--rate-limit", "fast"))
     with pytest.raises(RuntimeError, match="'fast' is neither 'production' nor a number"):

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from partner_sandbox.errors import CODES
 from partner_sandbox.resources import control_spec_path, spec_path
 from partner_sandbox.spec import SpecDocument
-from sandbox_process import ENVELOPE_KEYS, SECRETS, SandboxProcess, auth_headers, control
+from tests.helpers import ENVELOPE_KEYS, SECRETS, auth_headers, control
 
 MAX_EXAMPLES = int(os.environ.get("HOSTILE_MAX_EXAMPLES", "60"))
 WORKSPACE, USER, LINK_USER = "qa-workspace", 250, 251
@@ -64,12 +64,11 @@ def body_fields(doc: SpecDocument, op: dict) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = SandboxProcess(tmp_path_factory.mktemp("hostile")).start()
+def server(start_module_app):
+    server = start_module_app()
     link = server.qr_link(WORKSPACE, LINK_USER)
     server.link_token = link.rsplit("/", 1)[1]
-    yield server
-    server.stop()
+    return server
 
 
 def snapshot(server) -> dict:
@@ -236,11 +235,10 @@ ODD_VALUES = st.sampled_from(["\ud800", "a\udfffb", "\x00", "x" * 60000, "\U0001
 
 
 @pytest.fixture(scope="module")
-def odd_server(tmp_path_factory):
-    server = SandboxProcess(tmp_path_factory.mktemp("odd")).start()
+def odd_server(start_module_app):
+    server = start_module_app()
     server.link_token = server.qr_link(WORKSPACE, LINK_USER).rsplit("/", 1)[1]
-    yield server
-    server.stop()
+    return server
 
 
 BODY_OPERATIONS = [o for o in operations() if o[2]["fields"]]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sandbox_process import QR_PATH, assert_error, auth_headers, control
+from tests.helpers import QR_PATH, assert_error, auth_headers, control
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -128,18 +128,20 @@ def test_links_are_distinct_and_the_store_keeps_no_token_of_a_closed_link(sandbo
         assert tokens[-1] not in "\n".join(conn.iterdump())
 
 
-def test_public_url_is_the_base_of_qr_links(start_sandbox, fresh_user):
-    server = start_sandbox("--public-url", "https://sandbox.example.test/base/")
+def test_public_url_is_the_base_of_qr_links(start_app, fresh_user):
+    server = start_app("--public-url", "https://sandbox.example.test/base/")
     r = server.issue("qa-workspace", 5)
     assert r.status_code == 200
     assert r.json()["qr_link"].startswith("https://sandbox.example.test/base/qr/")
 
 
-def test_concurrent_issuance_keeps_one_active_link(sandbox, fresh_user):
+def test_concurrent_issuance_keeps_one_active_link(sandbox_process, fresh_user):
+    """Forty issuances at once, over connections of their own, across the server's worker processes."""
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
+    sandbox = sandbox_process
     user = fresh_user()
     url = sandbox.base_url + QR_PATH.format(workspace="qa-workspace", user=user)
 

@@ -7,38 +7,30 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from sandbox_process import QR_PATH, SandboxProcess, auth_headers, control
+from tests.helpers import QR_PATH, auth_headers, control
 
 
-def test_two_replicas_share_one_active_link_per_user(postgres, tmp_path):
-    url = postgres.new_database()
-    first = SandboxProcess(tmp_path, db=url)
-    second = SandboxProcess(tmp_path, db=url)
-    first.start(wait=False)
-    second.start(wait=False)  # both replicas start together: migrations and seeding take turns
-    try:
-        first.wait_ready()
-        second.wait_ready()
-        replicas = itertools.cycle([first.base_url, second.base_url])
-        urls = [next(replicas) + QR_PATH.format(workspace="qa-workspace", user=77) for _ in range(40)]
+def test_two_replicas_share_one_active_link_per_user(pg_replicas):
+    """The replicas started together on an empty database (conftest.pg_replicas): migrations and
+    seeding took turns."""
+    first, second = pg_replicas
+    replicas = itertools.cycle([first.base_url, second.base_url])
+    urls = [next(replicas) + QR_PATH.format(workspace="qa-workspace", user=77) for _ in range(40)]
 
-        def call(target):
-            with httpx.Client(timeout=30) as client:
-                return client.post(target, headers=auth_headers())
+    def call(target):
+        with httpx.Client(timeout=30) as client:
+            return client.post(target, headers=auth_headers())
 
-        with ThreadPoolExecutor(max_workers=40) as pool:
-            responses = list(pool.map(call, urls))
-        assert [r.status_code for r in responses] == [200] * 40, [r.text for r in responses if r.status_code != 200]
-        bodies = [r.json() for r in responses]
-        assert sum(1 for b in bodies if b["previous_qr_revoked"] is False) == 1
-        assert len({b["qr_link"] for b in bodies}) == 40
-        # each replica sees the other's work: one active link, 40 in the history
-        for server in (first, second):
-            state = control(server, "GET", "/workspaces/qa-workspace/users/77").json()
-            assert [l["state"] for l in state["links"]].count("active") == 1 and len(state["links"]) == 40
-    finally:
-        first.stop()
-        second.stop()
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        responses = list(pool.map(call, urls))
+    assert [r.status_code for r in responses] == [200] * 40, [r.text for r in responses if r.status_code != 200]
+    bodies = [r.json() for r in responses]
+    assert sum(1 for b in bodies if b["previous_qr_revoked"] is False) == 1
+    assert len({b["qr_link"] for b in bodies}) == 40
+    # each replica sees the other's work: one active link, 40 in the history
+    for server in (first, second):
+        state = control(server, "GET", "/workspaces/qa-workspace/users/77").json()
+        assert [l["state"] for l in state["links"]].count("active") == 1 and len(state["links"]) == 40
 
 
 def test_state_on_postgres_survives_restarts_and_the_world_is_seeded_once(postgres, start_sandbox):

@@ -10,33 +10,52 @@ import uuid
 
 import pytest
 
-from sandbox_process import ENVELOPE_KEYS, make_token
+from tests.helpers import ENVELOPE_KEYS, make_token
 
 H2C = (b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
        b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n")
 
 
-def exchange(server, data: bytes, *, timeout: float = 3) -> list[tuple[int, dict, bytes]]:
-    """Send raw bytes on one connection; every response read back until the server closes or pauses."""
-    with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(data)
-        sock.settimeout(timeout)
-        raw = b""
-        try:
-            while chunk := sock.recv(65536):
-                raw += chunk
-        except (socket.timeout, ConnectionResetError):
-            pass
+# Once the answers a test waits for are in, this much more silence ends the read: time enough for a
+# server to send anything it has left (an extra answer would be written at once), without waiting for
+# the full pause of a kept-alive connection.
+GRACE_SECONDS = 0.3
+
+
+def parse(raw: bytes) -> tuple[list[tuple[int, dict, bytes]], bytes]:
+    """The whole responses at the start of `raw` (status, headers, body), and what follows them."""
     responses = []
-    while raw:
+    while b"\r\n\r\n" in raw:
         head, _, rest = raw.partition(b"\r\n\r\n")
         lines = head.split(b"\r\n")
         status = int(lines[0].split()[1])
         headers = {k.strip().lower().decode(): v.strip().decode()
                    for k, _, v in (line.partition(b":") for line in lines[1:])}
         length = int(headers["content-length"])
+        if len(rest) < length:
+            break
         responses.append((status, headers, rest[:length]))
         raw = rest[length:]
+    return responses, raw
+
+
+def exchange(server, data: bytes, *, expect: int = 1, timeout: float = 3) -> list[tuple[int, dict, bytes]]:
+    """Send raw bytes on one connection; every response read back until the server closes, or pauses:
+    `timeout` seconds of silence, or GRACE_SECONDS once `expect` whole responses are in."""
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(data)
+        raw = b""
+        try:
+            while True:
+                sock.settimeout(GRACE_SECONDS if len(parse(raw)[0]) >= expect else timeout)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                raw += chunk
+        except (socket.timeout, ConnectionResetError):
+            pass
+    responses, rest = parse(raw)
+    assert rest == b"", f"a partial response: {rest[:300]!r}"
     return responses
 
 
@@ -59,28 +78,29 @@ def assert_envelope(response, status: int, code: str) -> dict:
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_an_h2c_upgrade_is_ignored_and_the_body_kept_on_a_kept_alive_connection(sandbox, chunked):
+def test_an_h2c_upgrade_is_ignored_and_the_body_kept_on_a_kept_alive_connection(sandbox_process, chunked):
     """What Java's HttpClient sends on http://: served as HTTP/1.1, twice on one connection."""
     names = [f"h2c-{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    answers = exchange(sandbox, b"".join(create_workspace(n, upgrade=H2C, chunked=chunked) for n in names))
+    answers = exchange(sandbox_process, b"".join(create_workspace(n, upgrade=H2C, chunked=chunked) for n in names),
+                       expect=2)
     assert [status for status, _, _ in answers] == [201, 201], answers
     assert [json.loads(body)["workspace_id"] for _, _, body in answers] == names
     assert all("upgrade" not in headers for _, headers, _ in answers)
 
 
-def test_a_chunked_body_is_read_like_any_other(sandbox):
+def test_a_chunked_body_is_read_like_any_other(sandbox_process):
     name = f"chunked-{uuid.uuid4().hex[:12]}"
-    [(status, _, body)] = exchange(sandbox, create_workspace(name, chunked=True))
+    [(status, _, body)] = exchange(sandbox_process, create_workspace(name, chunked=True))
     assert status == 201, body
     assert json.loads(body)["display_name"] == name
 
 
-def test_a_chunked_body_over_the_limit_is_413_on_any_operation(sandbox):
+def test_a_chunked_body_over_the_limit_is_413_on_any_operation(sandbox_process):
     big = b"x" * (64 * 1024 + 1)
     request = (b"POST /partner/api/v1/workspaces HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer "
                + make_token().encode() + b"\r\nX-TL-Partner-Id: sandbox-partner\r\nContent-Type: application/json\r\n"
                + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(big), big))
-    [answer] = exchange(sandbox, request)
+    [answer] = exchange(sandbox_process, request)
     assert_envelope(answer, 413, "payload_too_large")
 
 
@@ -90,8 +110,8 @@ def test_a_chunked_body_over_the_limit_is_413_on_any_operation(sandbox):
     b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
     b"GET /healthz HTTP/1.1\r\n\r\n",  # HTTP/1.1 without Host
 ], ids=["request-line", "header-name", "two-lengths", "no-host"])
-def test_a_request_that_is_not_http_gets_the_envelope(sandbox, request_bytes):
-    [answer] = exchange(sandbox, request_bytes)
+def test_a_request_that_is_not_http_gets_the_envelope(sandbox_process, request_bytes):
+    [answer] = exchange(sandbox_process, request_bytes)
     document = assert_envelope(answer, 400, "invalid_request")
     assert document["description"].startswith("The request is not valid HTTP/1.1: ")
     assert answer[1]["connection"] == "close"
@@ -100,16 +120,16 @@ def test_a_request_that_is_not_http_gets_the_envelope(sandbox, request_bytes):
 
 @pytest.mark.parametrize("size, limit", [(40 * 1024, "32 KiB"), (200 * 1024, "64 KiB")],
                          ids=["over-the-guard", "over-the-parser"])
-def test_a_head_over_the_limit_gets_the_431_envelope(sandbox, size, limit):
+def test_a_head_over_the_limit_gets_the_431_envelope(sandbox_process, size, limit):
     request = b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\nX-Filler: " + b"a" * size + b"\r\n\r\n"
-    [answer] = exchange(sandbox, request)
+    [answer] = exchange(sandbox_process, request)
     assert limit in assert_envelope(answer, 431, "headers_too_large")["description"]
 
 
-def test_a_content_length_beside_chunking_is_void(sandbox):
+def test_a_content_length_beside_chunking_is_void(sandbox_process):
     """RFC 9112: with Transfer-Encoding, a Content-Length means nothing; the chunks are the body."""
     name = f"both-{uuid.uuid4().hex[:12]}"
     request = create_workspace(name, chunked=True).replace(b"Transfer-Encoding: chunked\r\n",
                                                             b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n")
-    [(status, _, body)] = exchange(sandbox, request)
+    [(status, _, body)] = exchange(sandbox_process, request)
     assert status == 201 and json.loads(body)["workspace_id"] == name, body

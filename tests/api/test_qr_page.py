@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sandbox_process import control
+from tests.helpers import control
 
 PAGE_HEADERS = {
     "cache-control": "no-store",
@@ -16,8 +16,9 @@ PAGE_HEADERS = {
 
 
 @pytest.fixture
-def server(start_sandbox):
-    return start_sandbox()
+def server(start_app):
+    """An in-process sandbox of the test's own."""
+    return start_app()
 
 
 def issue_link(server, user, **kwargs) -> str:

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from sandbox_process import SandboxProcess
+from tests.servers import SandboxProcess
 
 CAPACITY, RATE = 40, 30
 PATH = "/partner/api/v1/workspaces/qa-workspace"  # no credentials: counted before authentication

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sandbox_process import SECRETS, assert_error, auth_headers, make_token
+from tests.helpers import SECRETS, assert_error, auth_headers, make_token
 
 
 def assert_untouched(sandbox, user):

@@ -11,8 +11,9 @@ import time
 
 import httpx
 
-from sandbox_process import QR_PATH, SECRETS, auth_headers
-from test_webhooks import Receiver
+from partner_sandbox.qa.server import ServerProcess, serve_command
+from tests.helpers import QR_PATH, SECRETS, auth_headers, free_port
+from tests.receivers import Receiver
 
 SECRETS_ALL = list(SECRETS.values())
 URL_PASSWORD, URL_SECRET, COOKIE_SECRET = "pw-9f3a1c7e", "sig-77b2d0e4", "cookie-5e8c21aa"
@@ -94,14 +95,12 @@ def test_memory_database_is_throwaway(start_sandbox, tmp_path):
 
 
 def test_default_database_lives_under_dot_sandbox(tmp_path):
-    from sandbox_process import SandboxProcess
-
-    server = SandboxProcess(tmp_path)
-    server.command = lambda *extra: [sys.executable, "-m", "partner_sandbox", "serve", "--port", str(server.port)]
-    server.db = str(tmp_path / ".sandbox" / "sandbox.db")
+    port = free_port()
+    server = ServerProcess(serve_command(port), port=port, cwd=tmp_path, log=tmp_path / "server.log")  # no --db
     try:
         server.start()
-        assert server.issue("my-first-workspace", 42).status_code == 200
+        r = httpx.post(server.base_url + QR_PATH.format(workspace="my-first-workspace", user=42), headers=auth_headers())
+        assert r.status_code == 200, r.text
     finally:
         server.stop()
     assert (tmp_path / ".sandbox" / "sandbox.db").is_file()
@@ -131,7 +130,8 @@ def test_bad_fixture_file_stops_start_up_with_file_path_and_reason(start_sandbox
     assert "Uvicorn running" not in out
 
 
-def test_health_spec_and_swagger_ui_are_served(sandbox):
+def test_health_spec_and_swagger_ui_are_served(sandbox_process):
+    sandbox = sandbox_process
     assert sandbox.client.get("/healthz").json() == {"status": "ok"}
     spec = sandbox.client.get("/partner/api/v1/openapi.json").json()
     assert "/workspaces/{workspace_id}/users/{user_id}/qr" in spec["paths"]
@@ -139,7 +139,8 @@ def test_health_spec_and_swagger_ui_are_served(sandbox):
     assert ui.status_code == 200 and "swagger" in ui.text.lower()
 
 
-def test_token_command_prints_a_working_jwt(sandbox):
+def test_token_command_prints_a_working_jwt(sandbox_process):
+    sandbox = sandbox_process
     out = subprocess.run([sys.executable, "-m", "partner_sandbox", "token"], capture_output=True, text=True,
                          check=True).stdout
     lines = out.splitlines()
@@ -149,7 +150,7 @@ def test_token_command_prints_a_working_jwt(sandbox):
     assert r.status_code == 200, r.text
 
 
-def test_token_command_for_another_partner_and_ttl(sandbox):
+def test_token_command_for_another_partner_and_ttl():
     import jwt
 
     out = subprocess.run([sys.executable, "-m", "partner_sandbox", "token", "--partner-id", "other-partner",

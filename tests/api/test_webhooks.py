@@ -1,102 +1,16 @@
-"""Partner webhooks over real HTTP: a receiver on loopback verifies every delivery's signature with
-pyjwt and its body against webhooks.yaml."""
+"""Partner webhooks over real HTTP: a receiver on loopback (tests/receivers.py) verifies every
+delivery's signature with pyjwt and its body against webhooks.yaml."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import jsonschema
-import jwt
 import pytest
-import yaml
 
-from sandbox_process import ROOT, SECRETS, assert_error, auth_headers, control, free_port
-
-SPEC = yaml.safe_load((ROOT / "webhooks.yaml").read_text())
-
-
-def event_validator(event_type: str) -> jsonschema.Draft202012Validator:
-    """The validator of an event's body: the schema webhooks.yaml gives the event of that name."""
-    schema = SPEC["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    return jsonschema.Draft202012Validator({**schema, "components": SPEC["components"]},
-                                           format_checker=jsonschema.FormatChecker())
-
-
-# The published contract's required fields of each event, carried as data (the published file is not
-# the project's to read): every delivered body has them, whatever webhooks.yaml says.
-PUBLISHED_REQUIRED = {
-    "workspace:seats_full": {"seats_purchased", "seats_available"},
-    "workspace:quota_near_full:messaging": {"messaging_quota_total", "messaging_quota_used", "current_period_start",
-                                            "current_period_end"},
-    "workspace:quota_full:messaging": {"messaging_quota_total", "messaging_quota_used", "current_period_start",
-                                       "current_period_end"},
-    "workspace:quota_full:transactions": {"current_period_start", "current_period_end"},
-    "workspace:quota_full:api_calls": {"api_calls_limit", "api_calls_used", "current_period_start", "current_period_end"},
-    "whatsapp_account:connected": {"whatsapp_account_id", "phone_number_e164", "user_id"},
-    "whatsapp_account:disconnected": {"whatsapp_account_id", "phone_number_e164", "user_id"},
-    "api_token:rotated": {"rotated_at"},
-}
-COMMON = {"workspace_id", "partner_id", "event_type", "triggered_at"}
-
-
-class Receiver:
-    """A webhook receiver on a loopback port; `fail_first` answers 500 to that many attempts."""
-
-    def __init__(self, port: int | None = None, fail_first: int = 0):
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hooks"
-        self.fail_first = fail_first
-        self.attempts: list[dict] = []
-        self.events: list[dict] = []  # accepted deliveries, verified
-        self.problems: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.attempts.append({"event_id": self.headers["X-TL-Event-Id"],
-                                          "signature": self.headers["X-TL-Signature"]})
-                if len(receiver.attempts) <= receiver.fail_first:
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                try:
-                    partner = self.headers["X-TL-Partner-Id"]
-                    claims = jwt.decode(self.headers["X-TL-Signature"], SECRETS[partner], algorithms=["HS256"],
-                                        options={"require": ["partner_id", "nbf", "exp"]})
-                    assert claims["partner_id"] == partner
-                    event = json.loads(body)
-                    event_validator(event["event_type"]).validate(event)
-                    missing = (COMMON | PUBLISHED_REQUIRED[event["event_type"]]) - set(event)
-                    assert not missing, f"{event['event_type']} lacks {missing}"
-                    assert event["partner_id"] == partner
-                    receiver.events.append({"id": self.headers["X-TL-Event-Id"], **event})
-                except Exception as exc:  # noqa: BLE001 (reported to the test)
-                    receiver.problems.append(repr(exc))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def wait_for(self, count: int, timeout: float = 15) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while len(self.events) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.problems == []
-        return self.events
+from tests.helpers import ROOT, assert_error, auth_headers, control, free_port
+from tests.receivers import Receiver
 
 
 @pytest.fixture
@@ -125,8 +39,8 @@ def wait_status(server, status, count, timeout=20):
     raise AssertionError(f"not {count} {status}: {deliveries(server)}")
 
 
-def test_the_full_flow_delivers_connected_then_disconnected(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_the_full_flow_delivers_connected_then_disconnected(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     first = server.issue("qa-workspace", 21).json()
     assert first["whatsapp_disconnected"] is False  # no account: no event for the no-op
@@ -158,10 +72,10 @@ def test_the_full_flow_delivers_connected_then_disconnected(start_sandbox, recei
     assert len(receiver.attempts) == 2
 
 
-def test_retries_until_the_receiver_answers(start_sandbox):
+def test_retries_until_the_receiver_answers(start_app):
     receiver = Receiver(fail_first=2)
     try:
-        server = start_sandbox("--webhook-backoff", "0.1")
+        server = start_app("--webhook-backoff", "0.1")
         set_webhook(server, receiver.url)
         server.issue("qa-connected", 1010)  # disconnects: one event
         event = receiver.wait_for(1)[0]
@@ -174,9 +88,9 @@ def test_retries_until_the_receiver_answers(start_sandbox):
         receiver.stop()
 
 
-def test_a_receiver_down_past_the_bound_leaves_the_event_failed_and_redeliver_works(start_sandbox):
+def test_a_receiver_down_past_the_bound_leaves_the_event_failed_and_redeliver_works(start_app):
     port = free_port()
-    server = start_sandbox("--webhook-backoff", "0.05", "--webhook-attempts", "3")
+    server = start_app("--webhook-backoff", "0.05", "--webhook-attempts", "3")
     set_webhook(server, f"http://127.0.0.1:{port}/hooks")
     server.issue("qa-connected", 1011)
     failed = wait_status(server, "failed", 1)[0]
@@ -215,12 +129,12 @@ def test_an_event_written_before_a_crash_is_delivered_once_after_restart(start_s
         receiver.stop()
 
 
-def test_webhook_url_from_fixtures_and_the_control_api(start_sandbox, tmp_path):
+def test_webhook_url_from_fixtures_and_the_control_api(start_app, tmp_path):
     world = (ROOT / "tests" / "fixtures" / "world.yaml").read_text().replace(
         "    secret: other-partner-secret-for-local-testing\n",
         "    secret: other-partner-secret-for-local-testing\n    webhook_url: http://127.0.0.1:9/from-fixtures\n")
     (tmp_path / "world.yaml").write_text(world)
-    server = start_sandbox(fixtures=tmp_path / "world.yaml")
+    server = start_app(fixtures=tmp_path / "world.yaml")
     assert control(server, "GET", "/webhook", partner="other-partner").json() == {"url": "http://127.0.0.1:9/from-fixtures"}
     assert control(server, "GET", "/webhook").json() == {"url": None}  # scoped to the caller
     set_webhook(server, "https://example.test/hooks")
@@ -248,8 +162,8 @@ def test_webhooks_command_prints_deliveries(start_sandbox, receiver):
     assert "api_token:rotated  qa-connected  attempt 1: HTTP 204" in out  # a workspace's own event: no user
 
 
-def test_deliveries_go_only_to_allowed_hosts(start_sandbox, receiver):
-    server = start_sandbox("--webhook-hosts", "localhost", "--webhook-attempts", "1")
+def test_deliveries_go_only_to_allowed_hosts(start_app, receiver):
+    server = start_app("--webhook-hosts", "localhost", "--webhook-attempts", "1")
     set_webhook(server, receiver.url)  # 127.0.0.1 is not in the list
     server.issue("qa-connected", 1015)
     failed = wait_status(server, "failed", 1)[0]
@@ -257,8 +171,8 @@ def test_deliveries_go_only_to_allowed_hosts(start_sandbox, receiver):
     assert receiver.attempts == []
 
 
-def test_the_disconnect_operation_sends_disconnected_and_a_no_op_sends_nothing(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_the_disconnect_operation_sends_disconnected_and_a_no_op_sends_nothing(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     url = "/partner/api/v1/workspaces/qa-connected/users/{}/whatsapp/disconnect"
     done = server.client.post(url.format(1005), headers=auth_headers()).json()
@@ -288,8 +202,8 @@ def use(server, workspace, **amount):
     assert r.status_code == 200, r.text
 
 
-def test_each_of_the_eight_events_fires_exactly_once_for_its_trigger(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_each_of_the_eight_events_fires_exactly_once_for_its_trigger(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     partner_api(server, "POST", "", json={"display_name": "Eight-Events", "seats_purchased": 2})
     user = partner_api(server, "POST", "/eight-events/users", json={"count": 1})["users"][0]["user_id"]  # seats full
@@ -324,8 +238,8 @@ def test_each_of_the_eight_events_fires_exactly_once_for_its_trigger(start_sandb
     assert {d["user_id"] for d in log if d["event_type"].startswith("workspace:")} == {None}
 
 
-def test_no_event_for_use_under_ninety_percent_and_a_jump_sends_both_in_order_once_a_period(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_no_event_for_use_under_ninety_percent_and_a_jump_sends_both_in_order_once_a_period(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     partner_api(server, "POST", "", json={"display_name": "Jumpy", "seats_purchased": 5})
     control(server, "POST", "/clock", json={"set": "2031-05-10T00:00:00Z"})
@@ -348,8 +262,8 @@ def test_no_event_for_use_under_ninety_percent_and_a_jump_sends_both_in_order_on
                                                                     "2031-06-01T00:00:00Z")
 
 
-def test_a_seat_downgrade_sends_seats_full_and_the_suspended_users_disconnection(start_sandbox, receiver):
-    server = start_sandbox("--webhook-backoff", "0.1")
+def test_a_seat_downgrade_sends_seats_full_and_the_suspended_users_disconnection(start_app, receiver):
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     partner_api(server, "POST", "", json={"display_name": "Downgrade", "seats_purchased": 4})
     first, second = (u["user_id"] for u in partner_api(server, "POST", "/downgrade/users", json={"count": 2})["users"])
@@ -379,10 +293,10 @@ def test_a_workspace_event_written_before_a_crash_is_delivered_once_after_restar
         receiver.stop()
 
 
-def test_a_webhook_signature_never_opens_the_apis(start_sandbox, receiver):
+def test_a_webhook_signature_never_opens_the_apis(start_app, receiver):
     """The signature has the published shape (the receiver above verifies it with the partner's
     secret, partner_id, nbf and exp), yet replayed as credentials it is refused everywhere."""
-    server = start_sandbox("--webhook-backoff", "0.1")
+    server = start_app("--webhook-backoff", "0.1")
     set_webhook(server, receiver.url)
     server.issue("qa-workspace", 22)
     control(server, "POST", "/workspaces/qa-workspace/users/22/scan")

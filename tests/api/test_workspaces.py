@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from sandbox_process import assert_error, auth_headers, control, replicas
+from tests.helpers import assert_error, auth_headers, control
 
 API = "/partner/api/v1/workspaces"
 _names = itertools.count(1)
@@ -126,7 +126,9 @@ def test_users_are_created_all_or_nothing(sandbox):
         assert_error(add_users(sandbox, ws, bad), 400, "invalid_request")
 
 
-def test_twenty_parallel_calls_for_five_free_seats_create_exactly_five(sandbox):
+def test_twenty_parallel_calls_for_five_free_seats_create_exactly_five(sandbox_process):
+    """Over connections of their own, across the server's worker processes."""
+    sandbox = sandbox_process
     ws = create(sandbox, name(), seats=6).json()["workspace_id"]
 
     def one(_):
@@ -198,8 +200,8 @@ def test_every_workspace_operation_keeps_the_ownership_and_eligibility_rules(san
     assert state["seats"] == {"total": 2, "used": 1}  # nothing the other partner sent changed it
 
 
-def test_quotas_follow_the_billing_period_on_the_test_clock(start_sandbox):
-    server = start_sandbox()
+def test_quotas_follow_the_billing_period_on_the_test_clock(start_app):
+    server = start_app()
     wid = create(server, "Quota-Shop", seats=2).json()["workspace_id"]
     control(server, "POST", "/clock", json={"set": "2031-03-20T12:00:00Z"})
     used = control(server, "POST", f"/workspaces/{wid}/usage", json={"messages": 12})
@@ -219,8 +221,8 @@ def test_quotas_follow_the_billing_period_on_the_test_clock(start_sandbox):
                  "workspace_not_found")
 
 
-def test_reset_removes_created_workspaces_and_restores_the_fixtures(start_sandbox):
-    server = start_sandbox()
+def test_reset_removes_created_workspaces_and_restores_the_fixtures(start_app):
+    server = start_app()
     wid = create(server, "Made-Then-Reset", seats=2).json()["workspace_id"]
     patch(server, "my-first-workspace", display_name="Renamed")
     assert control(server, "POST", "/reset").status_code == 204
@@ -229,34 +231,35 @@ def test_reset_removes_created_workspaces_and_restores_the_fixtures(start_sandbo
     assert create(server, "Made-Then-Reset", seats=2).status_code == 201  # the id is free again
 
 
-def test_user_creation_on_two_postgresql_replicas_never_oversells_seats(postgres, tmp_path):
-    with replicas(tmp_path, postgres.new_database()) as servers:
-        wid = create(servers[0], "Pg-Seats", seats=6).json()["workspace_id"]
-        targets = [servers[i % 2].base_url for i in range(20)]
+def test_user_creation_on_two_postgresql_replicas_never_oversells_seats(pg_replicas):
+    servers = pg_replicas
+    wid = create(servers[0], "Pg-Seats", seats=6).json()["workspace_id"]
+    targets = [servers[i % 2].base_url for i in range(20)]
 
-        def one(base):
-            with httpx.Client(base_url=base, timeout=30) as client:
-                return client.post(f"{API}/{wid}/users", headers=auth_headers(), json={"count": 1})
+    def one(base):
+        with httpx.Client(base_url=base, timeout=30) as client:
+            return client.post(f"{API}/{wid}/users", headers=auth_headers(), json={"count": 1})
 
-        with ThreadPoolExecutor(20) as pool:
-            responses = list(pool.map(one, targets))
-        assert sorted(r.status_code for r in responses) == [201] * 5 + [409] * 15
-        ids = [u["user_id"] for r in responses if r.status_code == 201 for u in r.json()["users"]]
-        assert len(set(ids)) == 5
-        assert len(details(servers[1], wid).json()["users"]) == 6
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(one, targets))
+    assert sorted(r.status_code for r in responses) == [201] * 5 + [409] * 15
+    ids = [u["user_id"] for r in responses if r.status_code == 201 for u in r.json()["users"]]
+    assert len(set(ids)) == 5
+    assert len(details(servers[1], wid).json()["users"]) == 6
 
 
-def test_concurrent_creations_of_one_id_on_two_postgresql_replicas_make_one_workspace(postgres, tmp_path):
-    with replicas(tmp_path, postgres.new_database()) as servers:
-        def one(i):
-            with httpx.Client(base_url=servers[i % 2].base_url, timeout=30) as client:
-                return client.post(API, headers=auth_headers(), json={"display_name": "Race-Shop", "seats_purchased": 2})
+def test_concurrent_creations_of_one_id_on_two_postgresql_replicas_make_one_workspace(pg_replicas):
+    servers = pg_replicas
 
-        with ThreadPoolExecutor(12) as pool:
-            responses = list(pool.map(one, range(12)))
-        statuses = sorted(r.status_code for r in responses)
-        assert statuses == [201] + [409] * 11, [r.text for r in responses if r.status_code not in (201, 409)]
-        for r in responses:
-            if r.status_code == 409:
-                assert_error(r, 409, "workspace_creation_failed")
-        assert len(details(servers[1], "race-shop").json()["users"]) == 1  # one owner: one workspace
+    def one(i):
+        with httpx.Client(base_url=servers[i % 2].base_url, timeout=30) as client:
+            return client.post(API, headers=auth_headers(), json={"display_name": "Race-Shop", "seats_purchased": 2})
+
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(one, range(12)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 11, [r.text for r in responses if r.status_code not in (201, 409)]
+    for r in responses:
+        if r.status_code == 409:
+            assert_error(r, 409, "workspace_creation_failed")
+    assert len(details(servers[1], "race-shop").json()["users"]) == 1  # one owner: one workspace

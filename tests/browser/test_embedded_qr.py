@@ -22,7 +22,7 @@ import zxingcpp
 from PIL import Image
 
 from partner_sandbox.domain import pairing
-from sandbox_process import ROOT, control, free_port
+from tests.helpers import ROOT, control, free_port
 
 README_PARENT = re.search(r"<!-- embed-parent -->\n```html\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
 PLACEHOLDER = "http://127.0.0.1:8080/qr/PASTE_THE_TOKEN"

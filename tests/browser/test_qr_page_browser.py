@@ -10,7 +10,7 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
-from sandbox_process import control
+from tests.helpers import control
 
 
 def test_page_renders_scannable_qr_and_simulated_scan_connects(browser, start_sandbox, tmp_path):

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_process import SandboxProcess, make_token
+from tests.helpers import make_token
+from tests.servers import SandboxProcess
 
 CLIENTS = Path(__file__).resolve().parent
 PARTNER = "sandbox-partner"

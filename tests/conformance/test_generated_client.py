@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox_process import ROOT, make_token
+from tests.helpers import ROOT, make_token
 
 PACKAGE = "partner_api_client"
 
@@ -34,6 +34,13 @@ def surface(package_dir: Path) -> tuple[set, set]:
     functions = {(p.parent.name, p.stem) for p in (package_dir / "api").glob("*/*.py") if p.stem != "__init__"}
     models = {p.stem for p in (package_dir / "models").glob("*.py") if p.stem != "__init__"}
     return functions, models
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_process):
+    """The generated client speaks HTTP over sockets of its own: here the sandbox is the session's
+    server process."""
+    return sandbox_process
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +154,7 @@ def test_disconnect_and_the_token_operations_parse(client_package, sandbox, fres
 
 def test_the_generated_client_drives_the_guides_flow(client_package, sandbox):
     """Create a workspace, two users, a QR link each, scan one, read the details, disconnect, token."""
-    from sandbox_process import control
+    from tests.helpers import control
 
     m = importlib.import_module(f"{PACKAGE}.models")
     api = {name: importlib.import_module(f"{PACKAGE}.api.{module}.{name}") for module, name in [

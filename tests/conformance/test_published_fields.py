@@ -20,7 +20,7 @@ import yaml
 
 from partner_sandbox.spec import SpecDocument
 
-from sandbox_process import ROOT, auth_headers, control, free_port
+from tests.helpers import ROOT, auth_headers, control, free_port
 
 
 def fields(*plain: str, **nested) -> dict:
@@ -268,8 +268,8 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def server(start_module_sandbox):
-    return start_module_sandbox("--webhook-backoff", "0.1")
+def server(start_module_app):
+    return start_module_app("--webhook-backoff", "0.1")
 
 
 @pytest.fixture(scope="module")

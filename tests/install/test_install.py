@@ -8,14 +8,14 @@ import os
 import re
 import subprocess
 import sys
-import time
 import venv
 from pathlib import Path
 
 import httpx
 import pytest
 
-from sandbox_process import ROOT, free_port
+from partner_sandbox.qa.server import ServerProcess, serve_command
+from tests.helpers import ROOT, free_port
 
 VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "partner_sandbox" / "__init__.py").read_text())[1]
 PARTNER_TEST = '''
@@ -95,20 +95,11 @@ def answers_every_operation(base: str, headers: dict) -> None:
 
 def serves_the_seed_call(env: Venv, tmp: Path, cwd: Path) -> None:
     port = free_port()
-    log = open(tmp / "serve.log", "wb")
-    proc = subprocess.Popen([env.bin / "partner-sandbox", "serve", "--port", str(port), "--db", ":memory:"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env.env, cwd=cwd, start_new_session=True)
+    # The installed command, in the venv's environment, from the partner's project directory.
+    server = ServerProcess(serve_command(port, db=":memory:", executable=env.bin / "partner-sandbox"), port=port,
+                           env=env.env, cwd=cwd, log=tmp / "serve.log", name="installed sandbox")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp / "serve.log").read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp / "serve.log").read_text()
-            time.sleep(0.1)
+        server.start(timeout=60)
         token = env.sandbox("token").stdout.strip()
         headers = {"Authorization": f"Bearer {token}", "X-TL-Partner-Id": "sandbox-partner"}
         r = httpx.post(f"http://127.0.0.1:{port}/partner/api/v1/workspaces/my-first-workspace/users/42/qr",
@@ -122,11 +113,9 @@ def serves_the_seed_call(env: Venv, tmp: Path, cwd: Path) -> None:
         answers_every_operation(f"http://127.0.0.1:{port}", headers)
         watching = env.sandbox("webhooks", "--base-url", f"http://127.0.0.1:{port}", "--seconds", "0.5")
         assert watching.stdout.startswith("watching webhook deliveries of sandbox-partner") and not watching.stderr
-        assert "Failed to add operation" not in (tmp / "serve.log").read_text()
+        assert "Failed to add operation" not in server.output()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+        server.stop(timeout=30)
 
 
 def test_the_sdist_holds_the_project_and_nothing_else_of_the_checkout(dist):

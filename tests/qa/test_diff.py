@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sandbox_process import ROOT
+from tests.helpers import ROOT
 
 SPECS = ROOT / "tests" / "specs"
 BODY = "#/paths/~1items/post/requestBody/content/application~1json/schema/properties"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from sandbox_process import ROOT
+from tests.helpers import ROOT
 
 
 def lint(*args: str) -> subprocess.CompletedProcess:

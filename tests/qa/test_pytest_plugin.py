@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sandbox_process import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_readme_example_passes_with_the_installed_plugin(tmp_path):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-from sandbox_process import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_wheel_carries_specs_fixtures_handlers_and_the_command(tmp_path):

@@ -12,7 +12,7 @@ from partner_sandbox.domain import accounts, embedding, links, model, pairing
 from partner_sandbox.domain import clock as clocks
 from partner_sandbox.errors import ApiError
 
-from test_domain import ROTATION, T0, FakeClock, issue, store  # noqa: F401  (store: the fixture)
+from tests.unit.test_domain import ROTATION, T0, FakeClock, issue, store  # noqa: F401  (store: the fixture)
 
 
 def link(store, user=1):
