@@ -21,7 +21,7 @@ import socket
 import subprocess
 import threading
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 import h11
 import httpx
@@ -79,7 +79,7 @@ class SandboxProcess(_Sandbox):
     def proc(self) -> subprocess.Popen | None:
         return self.process.proc
 
-    def start(self, *extra: str, wait: bool = True) -> "SandboxProcess":
+    def start(self, *extra: str, wait: bool = True) -> SandboxProcess:
         self._extra = extra
         self.process.start(wait=wait)
         return self
@@ -97,7 +97,7 @@ class SandboxProcess(_Sandbox):
         """A crash: SIGKILL to the server and every worker process at once."""
         self.process.kill9()
 
-    def restart(self, *extra: str) -> "SandboxProcess":
+    def restart(self, *extra: str) -> SandboxProcess:
         self.stop()
         self.client.close()
         self.client = httpx.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT)

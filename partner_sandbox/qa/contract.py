@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         "SCHEMATHESIS_HOOKS": "partner_sandbox.qa.st_hooks",
         "PARTNER_SANDBOX_CT_PARTNER_ID": args.partner_id,
         "PARTNER_SANDBOX_CT_SECRET": args.secret,
-        "PARTNER_SANDBOX_CT_PINS": json.dumps(list(zip(args.workspace_id, args.user_id))),
+        "PARTNER_SANDBOX_CT_PINS": json.dumps(list(zip(args.workspace_id, args.user_id, strict=False))),
     }
     print(f"partner-sandbox: contract test of {args.base_url} against {args.spec}", flush=True)
     # schemathesis prints progress, each failure with its check, the response and a curl command

@@ -17,9 +17,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Callable, Mapping, Sequence
+from typing import IO
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
+import contextlib
 
 POLL_SECONDS = 0.02
 
@@ -74,7 +76,7 @@ class ServerProcess:
         self.env = {**(os.environ if env is None else env), **(extra_env or {})}
         self.cwd = cwd
         self.log_path = Path(log) if log is not None else None
-        self._log_file: IO[bytes] | None = None if log is not None else tempfile.TemporaryFile()
+        self._log_file: IO[bytes] | None = None if log is not None else tempfile.TemporaryFile()  # noqa: SIM115 (the server writes to it while it runs)
         self.health = health
         self.ready_status = ready_status
         self.name = name
@@ -85,22 +87,29 @@ class ServerProcess:
         return [str(part) for part in (self._command() if callable(self._command) else self._command)]
 
     @property
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self.proc is None:
+            raise ServerError(f"the {self.name} was not started")
+        return self.proc
+
+    @property
     def pid(self) -> int:
-        return self.proc.pid
+        return self._started.pid
 
     @property
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
 
-    def start(self, *, wait: bool = True, timeout: float = 60) -> "ServerProcess":
+    def start(self, *, wait: bool = True, timeout: float = 60) -> ServerProcess:
+        log: IO[bytes] | None
         if self.log_path is not None:
-            log = open(self.log_path, "ab")
+            log = open(self.log_path, "ab")  # noqa: SIM115 (handed to the child, closed after Popen)
         else:
             log = self._log_file
         # A process group of its own: the server and its worker processes stop (or crash) together.
         self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
                                      start_new_session=True)
-        if self.log_path is not None:
+        if self.log_path is not None and log is not None:
             log.close()
         if wait:
             self.wait_ready(timeout)
@@ -113,8 +122,8 @@ class ServerProcess:
         url = self.base_url + self.health
         with httpx.Client(timeout=1, trust_env=False) as http:
             while True:
-                if self.proc.poll() is not None:
-                    raise ServerError(f"the {self.name} exited with {self.proc.returncode} before it answered"
+                if self._started.poll() is not None:
+                    raise ServerError(f"the {self.name} exited with {self._started.returncode} before it answered"
                                       f" {self.health} ({' '.join(self.command)}):\n{self.output()}")
                 try:
                     status = http.get(url).status_code
@@ -130,7 +139,7 @@ class ServerProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         """The exit status, once the process has exited by itself."""
-        return self.proc.wait(timeout=timeout)
+        return self._started.wait(timeout=timeout)
 
     def output(self) -> str:
         """Everything the process wrote so far (stdout and stderr)."""
@@ -144,9 +153,9 @@ class ServerProcess:
     def signal(self, signum: int, *, group: bool = True) -> None:
         """Send a signal to the process group (the server and its workers), or to the server alone."""
         if group:
-            os.killpg(self.proc.pid, signum)
+            os.killpg(self._started.pid, signum)
         else:
-            os.kill(self.proc.pid, signum)
+            os.kill(self._started.pid, signum)
 
     def stop(self, timeout: float = 15) -> int | None:
         """SIGTERM to the process group (a graceful drain), then SIGKILL after `timeout` seconds."""
@@ -164,13 +173,11 @@ class ServerProcess:
 
     def kill9(self) -> None:
         """A crash: SIGKILL to the server and every worker process at once."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._started.pid, signal.SIGKILL)
+        self._started.wait()
 
-    def restart(self, *, wait: bool = True, timeout: float = 60) -> "ServerProcess":
+    def restart(self, *, wait: bool = True, timeout: float = 60) -> ServerProcess:
         self.stop()
         return self.start(wait=wait, timeout=timeout)
 
@@ -180,7 +187,7 @@ class ServerProcess:
         if self._log_file is not None:
             self._log_file.close()
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -46,7 +46,7 @@ def test_issued_link_appears_as_active_and_the_earlier_as_revoked(server):
     server.issue("qa-workspace", 1)
     second = server.issue("qa-workspace", 1).json()
     s = state(server, "qa-workspace", 1)
-    assert [l["state"] for l in s["links"]] == ["active", "revoked"]
+    assert [link["state"] for link in s["links"]] == ["active", "revoked"]
     assert s["active_link"] == s["links"][0]
     assert s["active_link"]["expires_at"] == second["expires_at"]
     assert s["links"][1]["closed_at"] is not None
@@ -152,7 +152,7 @@ def test_clocks_are_per_partner(server):
     other = control(server, "GET", "/clock", partner="other-partner").json()
     assert other["frozen"] is False and abs(other["offset_seconds"]) < 1
     issued = server.issue("other-workspace", 7007, partner="other-partner").json()
-    assert issued["expires_at"].startswith(str(datetime.now(timezone.utc).year))
+    assert issued["expires_at"].startswith(str(datetime.now(UTC).year))
 
 
 def test_reset_restores_the_callers_world_only(server):
@@ -168,7 +168,7 @@ def test_reset_restores_the_callers_world_only(server):
 
     assert state(server, "my-first-workspace", 43)["whatsapp"]["connected"] is True
     s44 = state(server, "my-first-workspace", 44)
-    assert [l["state"] for l in s44["links"]] == ["active"]
+    assert [link["state"] for link in s44["links"]] == ["active"]
     assert state(server, "qa-workspace", 5)["links"] == []
     assert abs(control(server, "GET", "/clock").json()["offset_seconds"]) < 1
     # the other partner keeps its link and its clock

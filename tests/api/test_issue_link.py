@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -25,9 +25,9 @@ def link_token(response_json: dict, base_url: str) -> str:
 
 
 def test_seed_example_works_against_a_fresh_sandbox(default_sandbox):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     r = default_sandbox.issue("my-first-workspace", 42)
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/json"
     assert r.headers["cache-control"] == "no-store"
@@ -94,7 +94,7 @@ def test_every_success_carries_the_api_version_and_no_error_does(sandbox, fresh_
 def test_absent_body_means_the_default_24_hours(sandbox, fresh_user, kwargs):
     r = sandbox.issue("qa-workspace", fresh_user(), **kwargs)
     assert r.status_code == 200, r.text
-    issued_for = parse_time(r.json()["expires_at"]) - datetime.now(timezone.utc)
+    issued_for = parse_time(r.json()["expires_at"]) - datetime.now(UTC)
     assert timedelta(hours=23, minutes=59) < issued_for <= timedelta(hours=24)
 
 
@@ -102,7 +102,7 @@ def test_absent_body_means_the_default_24_hours(sandbox, fresh_user, kwargs):
 def test_expires_in_hours_sets_the_expiry(sandbox, fresh_user, hours):
     r = sandbox.issue("qa-workspace", fresh_user(), json={"expires_in_hours": hours})
     assert r.status_code == 200, r.text
-    remaining = parse_time(r.json()["expires_at"]) - datetime.now(timezone.utc)
+    remaining = parse_time(r.json()["expires_at"]) - datetime.now(UTC)
     assert timedelta(hours=hours) - timedelta(minutes=1) < remaining <= timedelta(hours=hours)
 
 

@@ -20,7 +20,7 @@ from partner_sandbox.settings import Settings
 from partner_sandbox.spec import SpecDocument
 from partner_sandbox.web.app import create_app
 from partner_sandbox.web.routing import handler_name
-from sandbox_process import ROOT, TEST_WORLD, control
+from tests.helpers import ROOT, TEST_WORLD, control
 
 SPEC = SpecDocument.load(pages_spec_path())
 OPERATIONS = {op["operationId"]: (method.upper(), path, op) for _, path, method, op in SPEC.operations()}
@@ -32,8 +32,8 @@ WORKSPACE = "qa-workspace"
 
 
 @pytest.fixture(scope="module")
-def server(start_module_sandbox):
-    server = start_module_sandbox()
+def server(start_module_app):
+    server = start_module_app()
     r = control(server, "PUT", "/embedding-origins", json={"origins": ["http://127.0.0.1:3000"]})
     assert r.status_code == 200, r.text
     return server
@@ -167,7 +167,7 @@ def test_each_pages_csp_allows_exactly_the_inline_style_and_scripts_it_carries(s
     assert [p.status_code for p in pages] == [200, 200, 200, 404, 409, 200, 410, 410]
     for page in pages:
         html = page.text
-        directives = dict((d.split()[0], d.split()[1:]) for d in page.headers["content-security-policy"].split("; "))
+        directives = {d.split()[0]: d.split()[1:] for d in page.headers["content-security-policy"].split("; ")}
         scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
         styles = re.findall(r"<style>(.*?)</style>", html, re.S)
         assert directives["script-src"] == [_sha256(s) for s in scripts] and len(scripts) in (1, 2)

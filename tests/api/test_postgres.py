@@ -30,7 +30,7 @@ def test_two_replicas_share_one_active_link_per_user(pg_replicas):
     # each replica sees the other's work: one active link, 40 in the history
     for server in (first, second):
         state = control(server, "GET", "/workspaces/qa-workspace/users/77").json()
-        assert [l["state"] for l in state["links"]].count("active") == 1 and len(state["links"]) == 40
+        assert [link["state"] for link in state["links"]].count("active") == 1 and len(state["links"]) == 40
 
 
 def test_state_on_postgres_survives_restarts_and_the_world_is_seeded_once(postgres, start_sandbox):

@@ -52,7 +52,7 @@ def exchange(server, data: bytes, *, expect: int = 1, timeout: float = 3) -> lis
                 if not chunk:
                     break
                 raw += chunk
-        except (socket.timeout, ConnectionResetError):
+        except (TimeoutError, ConnectionResetError):
             pass
     responses, rest = parse(raw)
     assert rest == b"", f"a partial response: {rest[:300]!r}"

@@ -106,7 +106,7 @@ def test_the_whole_story(server):
     third = server.issue("my-first-workspace", 42).json()
     assert (third["whatsapp_disconnected"], third["previous_qr_revoked"]) == (False, False)
     history = control(server, "GET", "/workspaces/my-first-workspace/users/42").json()["links"]
-    assert [l["state"] for l in history] == ["active", "expired", "used"]
+    assert [link["state"] for link in history] == ["active", "expired", "used"]
 
     assert control(server, "POST", "/reset").status_code == 204
     after = control(server, "GET", "/workspaces/my-first-workspace/users/42").json()

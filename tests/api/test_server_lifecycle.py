@@ -68,7 +68,7 @@ def test_nothing_answered_200_is_lost_to_kill_9_under_load(start_sandbox):
     lost = [user for user, token in answered if hashlib.sha256(token.encode()).hexdigest() not in stored]
     print(f"kill -9 under load: {len(answered)} links answered 200, {len(lost)} lost")
     assert lost == []
-    last = {user: token for user, token in answered}  # each user's last answered link
+    last = dict(answered)  # each user's last answered link
     for user, token in last.items():
         status = stored[hashlib.sha256(token.encode()).hexdigest()]
         assert status in ("active", "revoked"), (user, status)

@@ -285,7 +285,7 @@ def test_a_workspace_event_written_before_a_crash_is_delivered_once_after_restar
     receiver = Receiver(port=port)
     try:
         server.start()
-        events = receiver.wait_for(1)
+        receiver.wait_for(1)
         time.sleep(1)
         assert [e["event_type"] for e in receiver.events] == ["api_token:rotated"]
         assert wait_status(server, "delivered", 1)[0]["status"] == "delivered"

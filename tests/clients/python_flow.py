@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 
 class Send(Protocol):
@@ -41,7 +42,7 @@ def json_body(step: str, response):
     try:
         return response.json()
     except ValueError:
-        raise CheckFailed(f"{step}: the body is not JSON: {response.text!r}")
+        raise CheckFailed(f"{step}: the body is not JSON: {response.text!r}") from None
 
 
 def success(step: str, response, status: int, *, no_store: bool = False) -> dict:
@@ -83,7 +84,7 @@ def timestamp(step: str, value) -> datetime:
     try:
         return datetime.fromisoformat(value)  # RFC 3339, "Z" included (Python 3.11)
     except ValueError:
-        raise CheckFailed(f"{step}: timestamp {value!r} is not RFC 3339")
+        raise CheckFailed(f"{step}: timestamp {value!r} is not RFC 3339") from None
 
 
 def ok(step: str, detail: str) -> None:

@@ -122,10 +122,10 @@ def test_200_is_a_parsed_qr_code_response(client_package, sandbox, fresh_user):
 def test_errors_are_parsed_error_envelopes(client_package, sandbox, fresh_user, case, status, code):
     models = importlib.import_module(f"{PACKAGE}.models")
     kwargs = {
-        "bad-body": dict(workspace_id="qa-workspace", user_id=fresh_user(), body=models.PartnerAPIExpiresRequest(expires_in_hours=0)),
-        "bad-token": dict(workspace_id="qa-workspace", user_id=fresh_user(), token=make_token(secret="y" * 40)),
-        "unknown-workspace": dict(workspace_id="nope", user_id=fresh_user()),
-        "unknown-user": dict(workspace_id="qa-workspace", user_id=999_999),
+        "bad-body": {"workspace_id": "qa-workspace", "user_id": fresh_user(), "body": models.PartnerAPIExpiresRequest(expires_in_hours=0)},
+        "bad-token": {"workspace_id": "qa-workspace", "user_id": fresh_user(), "token": make_token(secret="y" * 40)},
+        "unknown-workspace": {"workspace_id": "nope", "user_id": fresh_user()},
+        "unknown-user": {"workspace_id": "qa-workspace", "user_id": 999_999},
     }[case]
     response = call(client_package, sandbox, **kwargs)
     assert response.status_code == status

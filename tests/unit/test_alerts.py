@@ -5,7 +5,7 @@ as the rules wrote them; each body is checked whole, and against the published w
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 import jsonschema
 import pytest
@@ -19,20 +19,26 @@ from partner_sandbox.fixtures import parse_world
 from partner_sandbox.resources import spec_path
 from partner_sandbox.spec import SpecDocument
 
-from workspace_world import (  # noqa: F401  (store: the fixture)
+from tests.unit.workspace_world import (
     FEB,
     T0,
+    WORLD,
     event_types,
     events,
     read,
     run,
     sqlite_store,
-    store,
     world_text,
 )
 
-JAN = datetime(2026, 1, 1, tzinfo=timezone.utc)
-MAR = datetime(2026, 3, 1, tzinfo=timezone.utc)
+@pytest.fixture
+def store(open_store):
+    """The rules run on both backends: SQLite in memory, and a fresh PostgreSQL database."""
+    return open_store(WORLD, T0)
+
+
+JAN = datetime(2026, 1, 1, tzinfo=UTC)
+MAR = datetime(2026, 3, 1, tzinfo=UTC)
 JANUARY = {"current_period_start": "2026-01-01T00:00:00Z", "current_period_end": "2026-02-01T00:00:00Z"}
 FEBRUARY = {"current_period_start": "2026-02-01T00:00:00Z", "current_period_end": "2026-03-01T00:00:00Z"}
 T0_EVENT = "2026-01-15T12:00:00.123Z"  # T0 in the webhooks' format: milliseconds, UTC, Z
@@ -247,7 +253,7 @@ def test_the_quota_events_follow_the_model(messages, api_calls, steps):
         now, used, calls, fired, expected = T0, 0, 0, set(), []
         for kind, amount in steps:
             if kind == "next_month":
-                month_start = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
+                month_start = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
                 now, used, calls, fired = month_start + timedelta(days=amount), 0, 0, set()
                 continue
             if kind == "messages":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import json
 
@@ -45,7 +45,7 @@ partners:
 """,
     "test",
 )
-T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 ROTATION = timedelta(seconds=45)
 
 
@@ -161,10 +161,9 @@ def test_a_failed_issuance_changes_nothing(store):
     def broken_token():
         raise RuntimeError("token source failed")
 
-    with pytest.raises(RuntimeError):
-        with store.transaction() as tx:
-            links.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
-                                 clock=clock, new_token=broken_token)
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        links.issue_qr_link(tx, partner_id="p1", workspace_id="w1", user_id=2, expires_in_hours=1,
+                             clock=clock, new_token=broken_token)
     assert issue(store, clock, user=2).previous_qr_revoked is True  # the earlier link survived the rollback
 
 
@@ -173,10 +172,9 @@ def test_the_store_refuses_a_second_active_link(store):
 
     import psycopg
 
-    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
-        with store.transaction() as tx:
-            tx.add_link("w1", 1, "digest-a", T0, T0 + timedelta(hours=1))
-            tx.add_link("w1", 1, "digest-b", T0, T0 + timedelta(hours=1))
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)), store.transaction() as tx:
+        tx.add_link("w1", 1, "digest-a", T0, T0 + timedelta(hours=1))
+        tx.add_link("w1", 1, "digest-b", T0, T0 + timedelta(hours=1))
     assert active_links(store) == 0  # the transaction rolled back whole
 
 
@@ -210,7 +208,7 @@ def test_previous_qr_revoked_is_true_exactly_when_the_last_link_is_still_active(
 
 # --- the test clock -----------------------------------------------------------------------------
 
-REAL = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+REAL = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 def test_clock_advance_set_freeze_and_real():
@@ -223,12 +221,12 @@ def test_clock_advance_set_freeze_and_real():
     state = clocks.change_clock(state, {"advance_seconds": 60}, REAL + timedelta(hours=5))
     assert state.now(REAL + timedelta(hours=6)) == REAL + timedelta(seconds=160)
     state = clocks.change_clock(state, {"set": "2030-01-01T00:00:00+01:00"}, REAL)
-    assert state.now(REAL + timedelta(days=1)) == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
+    assert state.now(REAL + timedelta(days=1)) == datetime(2029, 12, 31, 23, tzinfo=UTC)
 
     later = REAL + timedelta(hours=1)
     state = clocks.change_clock(state, {"freeze": False}, later)
-    assert state.frozen_at is None and state.now(later) == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
-    assert state.now(later + timedelta(seconds=5)) == datetime(2029, 12, 31, 23, 0, 5, tzinfo=timezone.utc)
+    assert state.frozen_at is None and state.now(later) == datetime(2029, 12, 31, 23, tzinfo=UTC)
+    assert state.now(later + timedelta(seconds=5)) == datetime(2029, 12, 31, 23, 0, 5, tzinfo=UTC)
 
     assert clocks.change_clock(state, {"real": True}, REAL) == model.REAL_CLOCK
 
@@ -258,7 +256,7 @@ def test_scan_uses_the_active_link_and_connects_a_stable_account(store):
     assert account == model.WhatsAppAccount(account.account_id, account.phone_number_e164, T0, None)
     assert account.phone_number_e164 == accounts.fake_account("w1", 1).phone_number_e164
     with store.transaction() as tx, pytest.raises(ApiError) as exc:
-        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0, period=ROTATION).account
+        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=1, now=T0, period=ROTATION)
     assert exc.value.code == "no_active_link"
     assert issue(store, clock, user=1).whatsapp_disconnected is True
 
@@ -285,7 +283,7 @@ def test_events_are_written_with_the_change_and_never_for_a_no_op(store):
     issue(store, clock, user=1)  # no account: no event
     issue(store, clock, user=2)  # disconnects the fixture account
     with store.transaction() as tx:
-        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION).account
+        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION)
     issue(store, clock, user=2)  # disconnects again
     with store.transaction() as tx:
         log = tx.deliveries("p1", 10)
@@ -320,7 +318,7 @@ def test_events_of_one_user_are_claimed_one_at_a_time_and_once(store):
         tx.set_webhook("p1", "http://127.0.0.1:9/hooks")
     issue(store, clock, user=2)
     with store.transaction() as tx:
-        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION).account
+        pairing.scan_active_link(tx, partner_id="p1", workspace_id="w1", user_id=2, now=T0, period=ROTATION)
     with store.transaction() as tx:
         claimed = tx.claim_events(1000.0, 60, 10)
         assert [json.loads(c.body)["event_type"] for c in claimed] == [accounts.DISCONNECTED]  # the older first

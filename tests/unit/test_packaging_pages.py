@@ -8,7 +8,7 @@ import subprocess
 import sys
 import zipfile
 
-from sandbox_process import ROOT, TEST_WORLD
+from tests.helpers import ROOT, TEST_WORLD
 
 PAGES = "partner_sandbox/web/pages"
 # Run from the unpacked wheel alone: the routes come from its pages.yaml, a page from its templates.

@@ -8,11 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from partner_sandbox.domain import accounts, embedding, links, model, pairing
-from partner_sandbox.domain import clock as clocks
+from partner_sandbox.domain import accounts, embedding, links, pairing
 from partner_sandbox.errors import ApiError
 
-from tests.unit.test_domain import ROTATION, T0, FakeClock, issue, store  # noqa: F401  (store: the fixture)
+from tests.unit.test_domain import ROTATION, T0, WORLD, FakeClock, issue
+
+
+@pytest.fixture
+def store(open_store):
+    """The rules run on both backends: SQLite in memory, and a fresh PostgreSQL database."""
+    return open_store(WORLD, T0)
 
 
 def link(store, user=1):

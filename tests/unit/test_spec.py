@@ -52,7 +52,7 @@ def examples(spec):
         if not isinstance(node, dict):
             return
         if "example" in node:
-            schema = node["schema"] if "schema" in node else node
+            schema = node.get("schema", node)
             found.append((where + "/example", schema, node["example"]))
         if "examples" in node and "schema" in node:
             for name, ex in node["examples"].items():

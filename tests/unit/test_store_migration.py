@@ -4,7 +4,7 @@ from the fixtures, on both backends; a database of this version is kept as it is
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -12,7 +12,7 @@ from partner_sandbox.fixtures import load_world
 from partner_sandbox.resources import default_fixtures_path
 from partner_sandbox.store import SCHEMA_VERSION, PostgresStore, SqliteStore
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # The first schema's partners, workspaces and users tables, and a world seeded into them.
 EARLIER = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",

@@ -12,7 +12,13 @@ import pytest
 from partner_sandbox.domain import tokens, workspaces
 from partner_sandbox.domain.links import token_digest
 
-from workspace_world import T0, Hiding, read, refusal, run, store  # noqa: F401  (store: the fixture)
+from tests.unit.workspace_world import T0, WORLD, Hiding, read, refusal, run
+
+
+@pytest.fixture
+def store(open_store):
+    """The rules run on both backends: SQLite in memory, and a fresh PostgreSQL database."""
+    return open_store(WORLD, T0)
 
 A, B, C = "token-a-000000000000000000", "token-b-000000000000000000", "token-c-000000000000000000"
 

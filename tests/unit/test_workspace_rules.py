@@ -4,8 +4,7 @@ simulated usage. On a real store (SQLite in memory and PostgreSQL) with an injec
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 import pytest
 from hypothesis import given, settings
@@ -15,13 +14,14 @@ from partner_sandbox.domain import accounts, workspaces
 from partner_sandbox.domain.model import Member, Suspension
 from partner_sandbox.errors import ApiError
 
-from workspace_world import (  # noqa: F401  (store: the fixture)
+from tests.unit.workspace_world import (
     FEB,
     FIRST_GROUP_ID,
     FIRST_USER_ID,
     P1_PLAN,
     P2_PLAN,
     T0,
+    WORLD,
     T0_SECONDS,
     Hiding,
     event_types,
@@ -30,8 +30,13 @@ from workspace_world import (  # noqa: F401  (store: the fixture)
     refusal,
     run,
     sqlite_store,
-    store,
 )
+
+@pytest.fixture
+def store(open_store):
+    """The rules run on both backends: SQLite in memory, and a fresh PostgreSQL database."""
+    return open_store(WORLD, T0)
+
 
 
 def create(store, name="New-Team", seats=3, partner="p1", now=T0):
@@ -238,8 +243,8 @@ def test_seat_arithmetic_follows_the_model(seats, steps):
             record = read(s, "workspace_record", "prop")
             assert (record.seats_purchased, record.seats_used) == (seats, 1 + len(active))
             assert record.seats_available == max(0, seats - 1 - len(active))
-            assert statuses(s, "prop") == {owner: "active", **{a: "active" for a in active},
-                                           **{u: "suspended" for u in suspended}}
+            assert statuses(s, "prop") == {owner: "active", **dict.fromkeys(active, "active"),
+                                           **dict.fromkeys(suspended, "suspended")}
 
 
 # --- rename and seat changes -----------------------------------------------------------------------
@@ -346,7 +351,7 @@ def test_details_show_the_use_of_the_current_billing_period(store):
     use(store, "messages", 30)
     use(store, "api_calls", 7)
     got = details(store, now=T0 + timedelta(days=3))
-    assert (got.usage.period_start, got.usage.period_end) == (datetime(2026, 1, 1, tzinfo=timezone.utc), FEB)
+    assert (got.usage.period_start, got.usage.period_end) == (datetime(2026, 1, 1, tzinfo=UTC), FEB)
     assert (got.usage.messages, got.usage.api_calls, got.usage.non_recurring_balance) == (30, 7, 5)
 
 
@@ -358,17 +363,17 @@ def test_the_period_rolls_over_at_the_first_of_the_month_utc_and_resets_the_coun
     assert (last_instant.messages, last_instant.api_calls, last_instant.period_end) == (30, 7, FEB)
     # 00:30 on February 1st at UTC+1 is still January 31st at UTC
     east = details(store, now=datetime(2026, 2, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))).usage
-    assert (east.messages, east.period_start) == (30, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert (east.messages, east.period_start) == (30, datetime(2026, 1, 1, tzinfo=UTC))
     rolled = details(store, now=FEB).usage
-    assert (rolled.period_start, rolled.period_end) == (FEB, datetime(2026, 3, 1, tzinfo=timezone.utc))
+    assert (rolled.period_start, rolled.period_end) == (FEB, datetime(2026, 3, 1, tzinfo=UTC))
     assert (rolled.messages, rolled.api_calls) == (0, 0)
     assert (rolled.non_recurring_balance, rolled.non_recurring_updated_at) == (3, T0)  # non-recurring: it stays
 
 
 def test_the_december_period_ends_on_the_first_of_january(store):
-    usage = details(store, now=datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc)).usage
-    assert (usage.period_start, usage.period_end) == (datetime(2026, 12, 1, tzinfo=timezone.utc),
-                                                      datetime(2027, 1, 1, tzinfo=timezone.utc))
+    usage = details(store, now=datetime(2026, 12, 31, 23, 59, tzinfo=UTC)).usage
+    assert (usage.period_start, usage.period_end) == (datetime(2026, 12, 1, tzinfo=UTC),
+                                                      datetime(2027, 1, 1, tzinfo=UTC))
 
 
 def test_simulated_messages_and_api_calls_count_up_in_the_period(store):
@@ -377,7 +382,7 @@ def test_simulated_messages_and_api_calls_count_up_in_the_period(store):
     assert (got.usage.messages, got.usage.api_calls) == (17, 0)
     got = use(store, "api_calls", 3)
     assert (got.usage.messages, got.usage.api_calls) == (17, 3)
-    assert read(store, "usage", "team") == (datetime(2026, 1, 1, tzinfo=timezone.utc), 17, 3, 5, T0)
+    assert read(store, "usage", "team") == (datetime(2026, 1, 1, tzinfo=UTC), 17, 3, 5, T0)
 
 
 def test_simulated_transactions_spend_the_balance_never_below_zero(store):
@@ -417,4 +422,4 @@ def test_usage_follows_the_model_across_periods(steps):
                 balance = max(0, balance - amount)
             usage = use(s, kind, amount, now=now).usage
             assert (usage.messages, usage.api_calls, usage.non_recurring_balance) == (messages, calls, balance)
-            assert usage.period_start == datetime(now.year, now.month, 1, tzinfo=timezone.utc)
+            assert usage.period_start == datetime(now.year, now.month, 1, tzinfo=UTC)

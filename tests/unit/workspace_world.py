@@ -6,8 +6,8 @@ port methods (domain/ports.py), and `deliveries` to read the webhook events a ru
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import datetime, UTC
+from collections.abc import Iterator
 
 import pytest
 
@@ -60,9 +60,9 @@ partners:
 WORLD = parse_world(world_text(), "workspace_world")
 # Mid-month, with microseconds: webhook times keep the milliseconds, stored times the microseconds
 # (links alone are issued on whole seconds).
-T0 = datetime(2026, 1, 15, 12, 0, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 15, 12, 0, 0, 123456, tzinfo=UTC)
 T0_SECONDS = T0.replace(microsecond=0)
-FEB = datetime(2026, 2, 1, tzinfo=timezone.utc)  # the next billing period starts
+FEB = datetime(2026, 2, 1, tzinfo=UTC)  # the next billing period starts
 FIRST_USER_ID = 100_000  # past every fixture user
 FIRST_GROUP_ID = 4  # the three fixture workspaces took 1..3
 
