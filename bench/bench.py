@@ -8,28 +8,21 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import jwt
+
+from partner_sandbox.qa.server import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PARTNER, SECRET, WORKSPACE = "bench-partner", "bench-partner-secret-for-benchmarks-only-0000", "bench-workspace"
 SMALL = "bench-small"
 PRISM = BENCH / ".prism" / "node_modules" / ".bin" / "prism"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_world(path: Path, users: int) -> Path:
@@ -53,31 +46,13 @@ def token(partner: str = PARTNER, secret: str = SECRET) -> str:
     return jwt.encode({"partner_id": partner, "nbf": now - 180, "exp": now + 900}, secret, algorithm="HS256")
 
 
-class Server:
-    def __init__(self, cmd: list[str], port: int, ready_path: str, env: dict | None = None, cwd: Path | None = None):
-        self.port = port
-        started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd,
-                                     env={**os.environ, **(env or {})}, start_new_session=True)
-        deadline = started + 120
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{cmd[0]} exited with {self.proc.returncode}")
-            try:
-                httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{cmd} not ready") from None
-                time.sleep(0.02)
-        self.startup_s = time.monotonic() - started
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+def server(cmd: list[str], port: int, ready_path: str, env: dict | None = None, cwd: Path | None = None
+           ) -> tuple[ServerProcess, float]:
+    """A server process of the bench, ready (any answer on `ready_path`), and its start-up seconds."""
+    started = time.monotonic()
+    process = ServerProcess(cmd, port=port, extra_env=env, cwd=cwd, health=ready_path, ready_status=None,
+                            name=Path(cmd[0]).name).start(timeout=120)
+    return process, time.monotonic() - started
 
 
 def run_wrk(port: int, args, env: dict, warmup: bool = True) -> dict:
@@ -107,11 +82,11 @@ def measure_sandbox(label: str, world: Path, db: Path, args: argparse.Namespace,
                     env: dict | None = None, cwd: Path | None = None) -> dict[str, dict]:
     """The sandbox's rows: POST .../qr over many users and for one user, and GET /workspaces/{id}."""
     port = free_port()
-    sandbox = Server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz", env=env, cwd=cwd)
+    sandbox, startup_s = server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz", env=env, cwd=cwd)
     rows = {f"{label}, {args.users} users": run_wrk(port, args, wrk_env),
             f"{label}, one user (contention)": run_wrk(port, args, {**wrk_env, "BENCH_SINGLE_USER": "1"}),
             f"{label}, GET /workspaces/{{id}} (5 users)": run_wrk(port, args, {**wrk_env, "BENCH_DETAILS": SMALL})}
-    rows[f"{label}, {args.users} users"]["startup_s"] = round(sandbox.startup_s, 2)
+    rows[f"{label}, {args.users} users"]["startup_s"] = round(startup_s, 2)
     sandbox.stop()
     return rows
 
@@ -139,14 +114,14 @@ def main() -> None:
     # (partner_sandbox/web/protocol.py): the second row is what the protocol alone costs.
     for protocol, name in (("httptools", "bare uvicorn app (constant JSON)"), ("h11", "bare uvicorn app, h11")):
         bare_port = free_port()
-        bare = Server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port",
+        bare, _ = server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port",
                        str(bare_port), "--http", protocol, "--log-level", "warning", "--no-access-log"], bare_port, "/")
         results[name] = run_wrk(bare_port, args, wrk_env)
         bare.stop()
 
     if PRISM.exists():
         prism_port = free_port()
-        prism = Server([str(PRISM), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port",
+        prism, _ = server([str(PRISM), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port",
                         str(prism_port), "--errors", "false"], prism_port, "/", cwd=tmp)
         prism_env = {**wrk_env, "BENCH_WORKSPACE": "my-first-workspace", "BENCH_PREFIX": ""}
         results["Prism 5.16 mock, same spec"] = run_wrk(prism_port, args, prism_env)
@@ -167,9 +142,9 @@ def main() -> None:
     if args.scale_users:
         big = write_world(tmp / "scale-world.yaml", args.scale_users)
         port = free_port()
-        sandbox = Server(sandbox_cmd(port, big, tmp / "scale.db", args.serve_arg), port, "/healthz")
+        sandbox, startup_s = server(sandbox_cmd(port, big, tmp / "scale.db", args.serve_arg), port, "/healthz")
         row = run_wrk(port, args, {**wrk_env, "BENCH_USERS": str(args.scale_users)})
-        row["startup_s"] = round(sandbox.startup_s, 2)
+        row["startup_s"] = round(startup_s, 2)
         results[f"sandbox, {args.scale_users} users"] = row
         sandbox.stop()
 
