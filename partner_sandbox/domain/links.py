@@ -58,7 +58,7 @@ def issue_qr_link(
     new_token: TokenSource,
 ) -> IssuedLink:
     """Issue a link: revoke the user's active link, disconnect WhatsApp, record the new link."""
-    owned_user(tx, partner_id, workspace_id, user_id)
+    user = owned_user(tx, partner_id, workspace_id, user_id)
     precise = clock().astimezone(UTC)  # the change's instant (events carry milliseconds)
     now = precise.replace(microsecond=0)  # links are issued and expire on whole seconds
 
@@ -68,7 +68,8 @@ def issue_qr_link(
         previous_revoked = now < previous.expires_at
         tx.close_link(previous.id, "revoked" if previous_revoked else "expired", now)
 
-    disconnected = disconnect_account(tx, partner_id, workspace_id, user_id, precise, "(a new QR link was issued)")
+    disconnected = disconnect_account(tx, partner_id, workspace_id, user_id, precise, "(a new QR link was issued)") \
+        if user.whatsapp_connected else None
 
     token = new_token()
     expires_at = now + timedelta(hours=expires_in_hours)

@@ -12,7 +12,7 @@ from ..auth import Partner
 from ..fixtures import World
 from .errors import unavailable
 from .seed import migrate
-from .statements import Statements, dialect_named
+from .statements import statements_for
 from .transaction import SqlTransaction
 
 MIGRATION_LOCK = 7_340_001  # pg_advisory_xact_lock key for schema changes and seeding
@@ -30,7 +30,7 @@ class PostgresStore:
 
     def __init__(self, url: str):
         self._url = url
-        self._statements = Statements(dialect_named("postgresql"))
+        self._statements = statements_for("postgresql")
         self._conn = self._connect()
         self._lock = threading.Lock()
         with self._begin() as conn:

@@ -16,18 +16,10 @@ from ..auth import Partner
 from ..fixtures import World
 from .errors import StoreUnavailable, unavailable
 from .seed import migrate
-from .statements import Statements, dialect_named
+from .statements import statements_for
 from .transaction import SqlTransaction
 
 SYNC_MODES = {"normal": "NORMAL", "full": "FULL"}
-_STATEMENTS: Statements | None = None
-
-
-def _statements() -> Statements:
-    global _STATEMENTS
-    if _STATEMENTS is None:
-        _STATEMENTS = Statements(dialect_named("sqlite"))
-    return _STATEMENTS
 
 
 class SqliteStore:
@@ -44,7 +36,7 @@ class SqliteStore:
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             target, is_file = str(Path(path).resolve()), True
-        self._statements = _statements()
+        self._statements = statements_for("sqlite")
         self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA busy_timeout = 10000")

@@ -4,13 +4,17 @@ tens of microseconds a statement, which the hot paths do not pay). Rows are read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any, NamedTuple, Protocol, TypeAlias, cast
 from collections.abc import Callable, Iterable, Mapping
 
-from sqlalchemy import Table, bindparam
+from functools import cache, partial
+
+from sqlalchemy import Table, bindparam, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.expression import ClauseElement
 
 Row: TypeAlias = Any  # sqlite3.Row or psycopg's dict row: both read by column name
@@ -37,6 +41,12 @@ def statement(builder: Builder) -> Builder:
     return builder
 
 
+@cache
+def statements_for(dialect: str) -> Statements:
+    """Every statement compiled for the dialect, once a process (for every store of it)."""
+    return Statements(dialect_named(dialect))
+
+
 def dialect_named(name: str) -> Dialect:
     """The dialects the stores speak: SQLite with named (`:name`) and psycopg with `%(name)s`
     parameters, so that one dict of parameters serves both."""
@@ -44,10 +54,9 @@ def dialect_named(name: str) -> Dialect:
     return dialect
 
 
-@dataclass(frozen=True)
-class Compiled:
+class Compiled(NamedTuple):
     sql: str
-    constants: dict[str, Any]  # the values the statement itself carries (its literals)
+    constants: dict[str, Any]  # values the dialect still binds (SQLite's OFFSET 0), given with each call
 
 
 class Statements:
@@ -56,14 +65,27 @@ class Statements:
     def __init__(self, dialect: Dialect):
         self.dialect = dialect
         insert: InsertFn = sqlite.insert if dialect.name == "sqlite" else postgresql.insert
-        self._compiled = {builder: self.compile(builder(insert)) for builder in _BUILDERS}
+        self.compiled = {builder: self.compile(builder(insert)) for builder in _BUILDERS}
 
     def compile(self, stmt: Statement) -> Compiled:
-        compiled = stmt.compile(dialect=self.dialect)
+        """The statement's SQL with its constants written in as literals (`status = 'active'`, not a
+        parameter: SQLite uses a partial index only for a WHERE it can read), and the parameters it
+        still takes by name."""
+        inlined = cast(ClauseElement, visitors.replacement_traverse(stmt, {}, partial(_constant_inline, self.dialect)))
+        compiled = inlined.compile(dialect=self.dialect)
         return Compiled(str(compiled), {k: v for k, v in compiled.params.items() if v is not None})
 
     def __getitem__(self, builder: Builder) -> Compiled:
-        return self._compiled[builder]
+        return self.compiled[builder]
+
+
+def _constant_inline(dialect: Dialect, element: Any) -> Any:
+    """A bound constant of a statement as the dialect writes that literal."""
+    if isinstance(element, BindParameter) and element.value is not None and element.callable is None:
+        kind = literal(element.value).type if isinstance(element.type, NullType) else element.type
+        write = kind.literal_processor(dialect)
+        return literal_column(write(element.value) if write else str(element.value), kind)
+    return None
 
 
 class Connection(Protocol):
@@ -80,17 +102,15 @@ class Rows:
 
     def __init__(self, conn: Connection, statements: Statements):
         self._conn = conn
-        self._statements = statements
-
-    def _params(self, compiled: Compiled, params: Params) -> Params:
-        return {**compiled.constants, **params} if compiled.constants else params
+        self._compiled = statements.compiled
 
     def _run(self, builder: Builder, **params: Any) -> Any:
-        compiled = self._statements[builder]
-        return self._conn.execute(compiled.sql, self._params(compiled, params))
+        sql, constants = self._compiled[builder]
+        return self._conn.execute(sql, {**constants, **params} if constants else params)
 
     def _one(self, builder: Builder, **params: Any) -> Row | None:
-        return self._run(builder, **params).fetchone()
+        sql, constants = self._compiled[builder]  # _run's two lines again: this is the hot path
+        return self._conn.execute(sql, {**constants, **params} if constants else params).fetchone()
 
     def _the(self, builder: Builder, **params: Any) -> Row:
         """The one row the statement must find (the caller checked that it exists)."""
@@ -103,10 +123,10 @@ class Rows:
         return list(self._run(builder, **params).fetchall())
 
     def _many(self, builder: Builder, rows: Iterable[Params]) -> None:
-        compiled = self._statements[builder]
-        batch = [self._params(compiled, row) for row in rows]
+        sql, constants = self._compiled[builder]
+        batch = [{**constants, **row} for row in rows]
         if batch:
-            self._conn.cursor().executemany(compiled.sql, batch)
+            self._conn.cursor().executemany(sql, batch)
 
 
 def upsert(insert: InsertFn, table: Table, keys: list[str], columns: list[str]) -> Statement:
