@@ -12,6 +12,7 @@ import yaml
 from . import ecma
 from .domain.embedding import MAX_ORIGINS, canonical_origin, checked_origins
 from .domain.model import Plan
+from .spec import YAML_LOADER
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,}$"  # base64url, at least 128 bits
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
@@ -238,7 +239,6 @@ def _semantic_errors(doc: dict) -> list[tuple[list, str]]:
     return errors
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 _FAST_CHECK = jsonschema_rs.validator_for(FIXTURE_SCHEMA)
 _DESCRIBER = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": ecma.pattern_keyword})
 
@@ -246,7 +246,7 @@ _DESCRIBER = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pat
 def parse_world(text: str, source: str) -> World:
     """Validate a fixture document and build the World; raises FixtureError naming every problem."""
     try:
-        doc = yaml.load(text, Loader=_LOADER)
+        doc = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -260,7 +260,7 @@ def parse_world(text: str, source: str) -> World:
     if not found:
         found = _semantic_errors(doc)
     if found:
-        root = yaml.compose(text, Loader=_LOADER)  # only now: line numbers for the messages
+        root = yaml.compose(text, Loader=YAML_LOADER)  # only now: line numbers for the messages
         lines = []
         for path, reason in sorted(found, key=lambda f: [str(p) for p in f[0]]):
             line = _line_of(root, path)

@@ -11,6 +11,8 @@ import yaml
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 MAX_DEPTH = 50  # a guard against reference cycles; the project's specs have none
 
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: ~10x faster
+
 
 class SpecDocument:
     def __init__(self, raw: dict):
@@ -18,7 +20,7 @@ class SpecDocument:
 
     @classmethod
     def load(cls, path: Path) -> SpecDocument:
-        return cls(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+        return cls(yaml.load(Path(path).read_text(encoding="utf-8"), Loader=YAML_LOADER))
 
     @property
     def base_path(self) -> str:

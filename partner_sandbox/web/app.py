@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from functools import partial
 
@@ -85,8 +86,8 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
         validator_map=validator_map(CompiledSchemas()),
         resolver=TagResolver(),
     )
-    for spec in (spec_path(), control_spec_path()):
-        app.add_api(spec.name, validate_responses=settings.validate_responses)
+    for document in (partner_doc, control_doc):  # parsed once, by libyaml, for us and for connexion
+        app.add_api(copy.deepcopy(document.raw), validate_responses=settings.validate_responses)
     # A path that matches nothing is the 404 envelope, not a redirect to the same path with a slash
     # (the app's own router: connexion's routing and Swagger UI middleware are set so in theirs).
     app._middleware_app.router.redirect_slashes = False
