@@ -87,7 +87,8 @@ def update_workspace(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, dis
                                reverse=True)
         for member in newest_agents[:max(0, excess)]:
             suspended.append(_suspend(tx, partner_id, workspace_id, member.user_id, now))
-    tx.update_workspace(workspace_id, display_name, seats_purchased, now)
+    if display_name is not None or seats_purchased is not None:  # an empty body changes nothing
+        tx.update_workspace(workspace_id, display_name, seats_purchased, now)
     if seats_purchased is None:
         record = tx.workspace_record(workspace_id)
     else:

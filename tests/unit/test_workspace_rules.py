@@ -259,6 +259,13 @@ def test_a_rename_keeps_the_id_and_the_seats(store):
     assert read(store, "workspace", "renamed-team") is None
 
 
+def test_an_empty_update_changes_nothing_not_even_updated_at(store):
+    before = read(store, "workspace_record", "team")
+    record = update(store, now=T0 + timedelta(hours=1))
+    assert record == before and record.updated_at == T0
+    assert read(store, "workspace_record", "team") == before
+
+
 def test_raising_the_seats_suspends_nobody(store):
     record = update(store, seats=10)
     assert (record.seats_purchased, record.seats_available, record.suspended) == (10, 7, ())
