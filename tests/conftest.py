@@ -126,3 +126,31 @@ def pg_replicas(postgres, tmp_path_factory) -> list[SandboxProcess]:
     together (migrations and seeding take turns); tests on them use workspaces and users of their own."""
     with replicas(tmp_path_factory.mktemp("pg-replicas"), postgres.new_database()) as servers:
         yield servers
+
+
+_INSTALL_BUILDS = pytest.StashKey[object]()
+
+
+def pytest_collection_finish(session):
+    """Start the install tests' builds and plain installs in the background when they will run."""
+    if any(item.nodeid.startswith("tests/install/") for item in session.items):
+        from tests.install.builds import Builds
+
+        session.stash[_INSTALL_BUILDS] = Builds()
+
+
+def pytest_sessionfinish(session):
+    builds = session.stash.get(_INSTALL_BUILDS, None)
+    if builds is not None:
+        builds.close()
+
+
+@pytest.fixture(scope="session")
+def install_builds(request):
+    """The sdist, the wheel and their plain installs, started when the session began (see above)."""
+    builds = request.session.stash.get(_INSTALL_BUILDS, None)
+    if builds is None:  # a run of a single install test, selected in a way collection did not see
+        from tests.install.builds import Builds
+
+        builds = request.session.stash[_INSTALL_BUILDS] = Builds()
+    return builds

@@ -4,11 +4,7 @@ commands must name the extra they need; with the `qa` extra, `lint` passes on th
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import httpx
@@ -16,6 +12,8 @@ import pytest
 
 from partner_sandbox.qa.server import ServerProcess, serve_command
 from tests.helpers import ROOT, free_port
+from tests.install import builds
+from tests.install.builds import Venv, run
 
 VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "partner_sandbox" / "__init__.py").read_text())[1]
 PARTNER_TEST = '''
@@ -44,35 +42,10 @@ def partner_project(path: Path) -> Path:
     return path
 
 
-def run(*cmd, check=True, **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kwargs)
-    if check:
-        assert result.returncode == 0, f"{cmd}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
-    return result
-
-
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory) -> Path:
+def dist(install_builds) -> Path:
     """`python -m build`: the sdist, then the wheel built from that sdist (as a user's pip would)."""
-    out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, ROOT)
-    return out
-
-
-class Venv:
-    def __init__(self, path: Path):
-        venv.create(path, with_pip=True, clear=True)
-        self.path = path
-        self.bin = path / "bin"
-        # Nothing of this project's own environment may leak in.
-        self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        self.env["PATH"] = f"{self.bin}:{self.env['PATH']}"
-
-    def pip_install(self, *what: str) -> None:
-        run(self.bin / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *what, env=self.env)
-
-    def sandbox(self, *args, **kwargs) -> subprocess.CompletedProcess:
-        return run(self.bin / "partner-sandbox", *args, env=self.env, **kwargs)
+    return install_builds.dist()
 
 
 def answers_every_operation(base: str, headers: dict) -> None:
@@ -128,15 +101,14 @@ def test_the_sdist_holds_the_project_and_nothing_else_of_the_checkout(dist):
 
 
 @pytest.mark.parametrize("kind", ["wheel", "sdist"])
-def test_a_plain_install_serves_and_the_qa_extra_adds_the_qa_commands(dist, tmp_path, kind):
-    artifact = next(dist.glob("*.whl" if kind == "wheel" else "*.tar.gz"))
+def test_a_plain_install_serves_and_the_qa_extra_adds_the_qa_commands(dist, install_builds, tmp_path, kind):
+    artifact = builds.artifact(dist, kind)
     if kind == "wheel":
         import zipfile
 
         tops = {name.split("/")[0] for name in zipfile.ZipFile(artifact).namelist()}
         assert tops == {"partner_sandbox", f"partner_sandbox-{VERSION}.dist-info"}, tops
-    env = Venv(tmp_path / "venv")
-    env.pip_install(str(artifact))
+    env = install_builds.plain(kind)  # a fresh venv, the artifact installed with no extras
     assert run(env.bin / "python", "-c", "import schemathesis", check=False, env=env.env).returncode != 0
 
     assert env.sandbox("--version").stdout.strip() == f"partner-sandbox {VERSION}"
