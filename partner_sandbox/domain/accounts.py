@@ -135,6 +135,3 @@ def disconnect_account(tx: Disconnecting, partner_id: str, workspace_id: str, us
     tx.add_event(partner_id, workspace_id, user_id,
                  account_event(DISCONNECTED, partner_id, workspace_id, user_id, account, at, reason))
     return account
-
-
-# --- the per-partner test clock -----------------------------------------------------------------

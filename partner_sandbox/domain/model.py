@@ -188,6 +188,6 @@ class Delivery:
     event_id: str
     body: dict[str, Any]
     status: str
-    next_attempt_at: datetime | None
+    next_attempt_at: datetime  # the epoch for an event due at once (a redelivered one)
     created_at: datetime
     attempts: list[DeliveryAttempt] = field(default_factory=list)

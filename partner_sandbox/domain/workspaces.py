@@ -97,6 +97,7 @@ def update_workspace(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, dis
 
 
 def _suspend(tx: WorkspaceTx, partner_id: str, workspace_id: str, user_id: int, now: datetime) -> Suspension:
+    tx.user(workspace_id, user_id)  # the user's row locked (PostgreSQL), as a scan or an issuance locks it
     connected = disconnect_account(tx, partner_id, workspace_id, user_id, now,
                                    "(user suspended: the workspace's seats were lowered)")
     link = tx.open_link(workspace_id, user_id)

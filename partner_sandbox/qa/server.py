@@ -101,6 +101,8 @@ class ServerProcess:
         return None if self.proc is None else self.proc.poll()
 
     def start(self, *, wait: bool = True, timeout: float = 60) -> ServerProcess:
+        if self.proc is not None and self.proc.poll() is None:
+            raise ServerError(f"the {self.name} is running already (pid {self.proc.pid}); stop it or restart()")
         log: IO[bytes] | None
         if self.log_path is not None:
             log = open(self.log_path, "ab")  # noqa: SIM115 (handed to the child, closed after Popen)

@@ -4,8 +4,10 @@ replica on one PostgreSQL database draw from one bucket per client."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ..domain.ratelimit import RateLimiter, refill
+from ..store import Store
 
 
 class SharedRateLimiter(RateLimiter):
@@ -13,7 +15,8 @@ class SharedRateLimiter(RateLimiter):
     replica on one PostgreSQL database draw from one bucket per key. A transaction a request, which
     is nothing at the rates this is for (production's 30 a second per client)."""
 
-    def __init__(self, store, rate: float, capacity: float | None = None, *, now=time.time):
+    def __init__(self, store: Store, rate: float, capacity: float | None = None, *,
+                 now: Callable[[], float] = time.time):
         super().__init__(rate, capacity, now=now)  # wall-clock time: the same in every process
         self.store = store
 

@@ -1,5 +1,6 @@
 """Durable sandbox state: the Store interface, and its SQLite and PostgreSQL implementations, whose
-statements are written once in SQLAlchemy Core (store/schema.py, one module per resource)."""
+statements are written once in SQLAlchemy Core: the schema in schema.py, the statements in one
+module per resource (workspaces, links, accounts, partners, journal, outbox, seed)."""
 
 from __future__ import annotations
 

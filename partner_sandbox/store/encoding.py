@@ -1,5 +1,6 @@
 """The one way the stores keep an instant: microseconds since the Unix epoch, UTC, as an integer.
-(Wire formats, seconds for resources and milliseconds for webhooks, belong to the web layer.)"""
+(The wire formats, seconds for resources and milliseconds for webhooks, are written at the edge:
+domain/clock.py's rfc3339 and event_time.)"""
 
 from __future__ import annotations
 

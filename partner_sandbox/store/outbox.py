@@ -14,10 +14,11 @@ from sqlalchemy.orm import aliased
 
 from ..domain.model import Delivery, DeliveryAttempt, OutboxEvent
 from .encoding import from_us, seconds_to_us, to_us
-from .schema import webhook_attempts, webhook_events, webhooks
+from .schema import webhook_attempts, webhooks
+from .schema import webhook_events as events
 from .statements import InsertFn, Statement, Rows, statement
 
-events = webhook_events
+
 
 
 @statement
@@ -118,7 +119,7 @@ class OutboxRows(Rows):
 
     def deliveries(self, partner_id: str, limit: int) -> list[Delivery]:
         return [Delivery(row["id"], row["event_id"], json.loads(row["body"]), row["status"],
-                         from_us(row["next_attempt_at"]) if row["next_attempt_at"] > 0 else None,
+                         from_us(row["next_attempt_at"]),
                          from_us(row["created_at"]),
                          [DeliveryAttempt(from_us(a["at"]), a["status_code"], a["error"], a["latency_ms"])
                           for a in self._all(_attempts, row=row["id"])])

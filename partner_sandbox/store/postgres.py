@@ -20,13 +20,11 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(%(key)s)"
 
 
 class PostgresStore:
-    """The same statements as SQLite, compiled for PostgreSQL. A transaction runs at READ COMMITTED
-    and starts its rules by locking the user's row (SELECT ... FOR UPDATE), which queues changes to
-    one user across replicas; the partial unique index on active links backs the rule up. The
-    schema is created (migrated) at start-up under an advisory lock, so replicas may start together.
-    """
-
-    MIGRATION_LOCK = MIGRATION_LOCK
+    """The same statements as SQLite, compiled for PostgreSQL. A transaction runs at READ COMMITTED;
+    a rule that changes a user starts by locking the user's row (SELECT ... FOR UPDATE), one that
+    changes a workspace's seats the workspace's, which queues such changes across replicas; the
+    partial unique index on active links backs the rule up. The schema is created (migrated) at
+    start-up under an advisory lock, so replicas may start together."""
 
     def __init__(self, url: str):
         self._url = url
@@ -36,7 +34,9 @@ class PostgresStore:
         with self._begin() as conn:
             conn.execute(_LOCK_SQL, {"key": MIGRATION_LOCK})
             migrate(conn, self._statements, "SELECT 1 FROM information_schema.tables"
-                                            " WHERE table_schema = current_schema() AND table_name = 'meta'")
+                                            " WHERE table_schema = current_schema() AND table_name = 'meta'",
+                    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+                    " AND table_type = 'BASE TABLE'")
 
     def _connect(self) -> Any:
         import psycopg

@@ -1,6 +1,6 @@
 """The schema of both backends, as one SQLAlchemy Core MetaData. Every instant is stored one way:
-microseconds since the Unix epoch, UTC, in a BIGINT (store/encoding.py); the wire formats are the
-web layer's business."""
+microseconds since the Unix epoch, UTC, in a BIGINT (store/encoding.py); the wire formats are
+written at the edge (domain/clock.py)."""
 
 from __future__ import annotations
 

@@ -76,8 +76,10 @@ _RESET = [
 ]
 
 
-def migrate(conn: object, statements: Statements, meta_exists: str) -> None:
-    """Create the schema; a database of another schema version is dropped first (and re-seeded)."""
+def migrate(conn: object, statements: Statements, meta_exists: str, tables: str) -> None:
+    """Create the schema; a database of another schema version is dropped first (and re-seeded):
+    every table in it (`tables` lists them), those this version does not know first, as they may
+    refer to the others; PostgreSQL drops with CASCADE."""
     execute = conn.execute  # type: ignore[attr-defined]
     if execute(meta_exists).fetchone():
         row = execute(statements[_meta].sql, {"key": "schema_version"}).fetchone()
@@ -85,8 +87,10 @@ def migrate(conn: object, statements: Statements, meta_exists: str) -> None:
         if version != SCHEMA_VERSION:
             log.warning("the database holds a sandbox world of schema version %s, this sandbox uses %s:"
                         " dropped, to be seeded again from the fixtures", version, SCHEMA_VERSION)
-            for table in TABLES:
-                execute(f"DROP TABLE IF EXISTS {table}")
+            found = {row["name"] for row in execute(tables).fetchall()}
+            cascade = " CASCADE" if statements.dialect.name == "postgresql" else ""
+            for table in [*sorted(found - set(TABLES)), *(t for t in TABLES if t in found)]:
+                execute(f'DROP TABLE IF EXISTS "{table}"{cascade}')
     for ddl in create_statements(statements.dialect):
         execute(ddl)
     execute(statements[_set_meta].sql, {"key": "schema_version", "value": SCHEMA_VERSION})

@@ -51,7 +51,8 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._queue: IO[bytes] | None = open(f"{target}.lock", "a+b") if is_file else None  # noqa: SIM115
         with self._immediate() as conn:
-            migrate(conn, self._statements, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+            migrate(conn, self._statements, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         # The file this connection writes: deleted or replaced under a running server, its writes
         # would go to an unlinked file and be gone at the next start.
         self._file = target if is_file else None

@@ -65,7 +65,10 @@ class Statements:
     def __init__(self, dialect: Dialect):
         self.dialect = dialect
         insert: InsertFn = sqlite.insert if dialect.name == "sqlite" else postgresql.insert
-        self.compiled = {builder: self.compile(builder(insert)) for builder in _BUILDERS}
+        self._insert = insert
+        self.compiled = _CompiledStatements(self)
+        for builder in _BUILDERS:
+            self.compiled[builder] = self.compile(builder(insert))
 
     def compile(self, stmt: Statement) -> Compiled:
         """The statement's SQL with its constants written in as literals (`status = 'active'`, not a
@@ -80,12 +83,27 @@ class Statements:
 
 
 def _constant_inline(dialect: Dialect, element: Any) -> Any:
-    """A bound constant of a statement as the dialect writes that literal."""
-    if isinstance(element, BindParameter) and element.value is not None and element.callable is None:
+    """A bound constant of a statement as the dialect writes that literal: plain strings, integers and
+    booleans only (a `%` would be escaped again for psycopg's pyformat); anything else stays bound,
+    its value given with each call."""
+    if (isinstance(element, BindParameter) and element.callable is None and not element.expanding
+            and type(element.value) in (str, int, bool) and "%" not in str(element.value)):
         kind = literal(element.value).type if isinstance(element.type, NullType) else element.type
         write = kind.literal_processor(dialect)
         return literal_column(write(element.value) if write else str(element.value), kind)
     return None
+
+
+class _CompiledStatements(dict[Builder, Compiled]):
+    """The compiled statements; one registered after the store opened is compiled when first used."""
+
+    def __init__(self, statements: Statements):
+        super().__init__()
+        self._statements = statements
+
+    def __missing__(self, builder: Builder) -> Compiled:
+        compiled = self[builder] = self._statements.compile(builder(self._statements._insert))
+        return compiled
 
 
 class Connection(Protocol):
@@ -116,7 +134,7 @@ class Rows:
         """The one row the statement must find (the caller checked that it exists)."""
         row = self._one(builder, **params)
         if row is None:
-            raise LookupError(f"{builder.__name__}: no row for {params}")
+            raise LookupError(f"{builder.__name__}: no row for the given {', '.join(params)}")  # names, not values
         return row
 
     def _all(self, builder: Builder, **params: Any) -> list[Row]:

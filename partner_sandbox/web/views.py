@@ -164,8 +164,7 @@ def delivery(record: Delivery) -> dict:
         "status": record.status,
         "attempts": [{"at": event_time(a.at), "status_code": a.status_code, "error": a.error,
                       "latency_ms": a.latency_ms} for a in record.attempts],
-        "next_retry_at": event_time(record.next_attempt_at)
-        if pending and record.attempts and record.next_attempt_at is not None else None,
+        "next_retry_at": event_time(record.next_attempt_at) if pending and record.attempts else None,
         "created_at": event_time(record.created_at),
         "body": body,
     }

@@ -28,3 +28,15 @@ def test_sqlite_finds_a_users_active_link_by_the_partial_index():
         assert any("one_active_link_per_user" in row["detail"] for row in plan), [row["detail"] for row in plan]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_constant_with_a_percent_or_a_list_stays_a_parameter(dialect):
+    from sqlalchemy import select
+
+    from partner_sandbox.store.schema import links as links_table
+
+    statements = statements_for(dialect)
+    odd = statements.compile(select(links_table.c.id).where(links_table.c.status == "50%",
+                                                            links_table.c.user_id.in_([1, 2])))
+    assert "50%" not in odd.sql and "50%" in odd.constants.values(), odd
