@@ -9,9 +9,9 @@ from sqlalchemy import bindparam, null, select, update
 from ..domain.model import WhatsAppAccount
 from .encoding import opt_instant, to_us
 from .schema import users
+from .workspaces import OF_USER
 from .statements import InsertFn, Statement, Row, Rows, statement
 
-_OF_USER = (users.c.workspace_id == bindparam("workspace_id"), users.c.user_id == bindparam("user_id"))
 
 
 def _account(row: Row) -> WhatsAppAccount:
@@ -22,7 +22,7 @@ def _account(row: Row) -> WhatsAppAccount:
 @statement
 def _account_of(_: InsertFn) -> Statement:
     return select(users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at, users.c.wa_disconnected_at
-                  ).where(*_OF_USER, users.c.wa_account_id.is_not(None))
+                  ).where(*OF_USER, users.c.wa_account_id.is_not(None))
 
 
 @statement
@@ -33,14 +33,14 @@ def _accounts(_: InsertFn) -> Statement:
 
 
 @statement
-def _connect(_: InsertFn) -> Statement:
-    return update(users).where(*_OF_USER).values(wa_account_id=bindparam("account_id"), wa_phone=bindparam("phone"),
+def connect_statement(_: InsertFn) -> Statement:
+    return update(users).where(*OF_USER).values(wa_account_id=bindparam("account_id"), wa_phone=bindparam("phone"),
                                                  wa_connected_at=bindparam("at"), wa_disconnected_at=null())
 
 
 @statement
 def _disconnect(_: InsertFn) -> Statement:
-    return update(users).where(*_OF_USER).values(wa_connected_at=null(), wa_disconnected_at=bindparam("at"))
+    return update(users).where(*OF_USER).values(wa_connected_at=null(), wa_disconnected_at=bindparam("at"))
 
 
 class AccountRows(Rows):
@@ -53,7 +53,7 @@ class AccountRows(Rows):
         return [(row["user_id"], _account(row)) for row in self._all(_accounts, workspace_id=workspace_id)]
 
     def connect_whatsapp(self, workspace_id: str, user_id: int, account: WhatsAppAccount, at: datetime) -> None:
-        self._run(_connect, workspace_id=workspace_id, user_id=user_id, account_id=account.account_id,
+        self._run(connect_statement, workspace_id=workspace_id, user_id=user_id, account_id=account.account_id,
                   phone=account.phone_number_e164, at=to_us(at))
 
     def disconnect_whatsapp(self, workspace_id: str, user_id: int, at: datetime) -> None:

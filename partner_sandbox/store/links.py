@@ -10,6 +10,7 @@ from ..domain.links import token_digest
 from ..domain.model import Flow, LinkRecord, OpenLink
 from .encoding import from_us, opt_instant, opt_us, to_us
 from .schema import link_flows, links, users, workspaces
+from .workspaces import OF_USER
 from .statements import InsertFn, Statement, Row, Rows, statement, upsert
 
 _LINK = select(links.c.id, links.c.workspace_id, links.c.user_id, workspaces.c.partner_id, links.c.status,
@@ -74,14 +75,12 @@ def _save_link_flow(insert: InsertFn) -> Statement:
 
 @statement
 def _next_failure(_: InsertFn) -> Statement:
-    return select(users.c.next_failure).where(users.c.workspace_id == bindparam("workspace_id"),
-                                              users.c.user_id == bindparam("user_id"))
+    return select(users.c.next_failure).where(*OF_USER)
 
 
 @statement
 def _set_next_failure(_: InsertFn) -> Statement:
-    return update(users).where(users.c.workspace_id == bindparam("workspace_id"),
-                               users.c.user_id == bindparam("user_id")).values(next_failure=bindparam("cause"))
+    return update(users).where(*OF_USER).values(next_failure=bindparam("cause"))
 
 
 class LinkRows(Rows):

@@ -7,12 +7,13 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select
 
 from ..domain.links import new_link_token
 from ..domain.model import Member
 from ..domain.workspaces import display_name_for, system_email
 from ..fixtures import PartnerFixture, World
+from .accounts import connect_statement
 from .encoding import to_us
 from .partners import set_webhook_statement
 from .schema import (
@@ -55,13 +56,6 @@ def _add_seeded_workspace(insert: InsertFn) -> Statement:
     names = ["id", "partner_id", "billing_managed", "display_name", "seats_purchased", "plan_id", "group_id",
              "created_at", "updated_at", "non_recurring_balance", "non_recurring_updated_at"]
     return insert(workspaces).values({n: bindparam(n) for n in names})
-
-
-@statement
-def _connect_seeded(_: InsertFn) -> Statement:
-    return update(users).where(users.c.workspace_id == bindparam("workspace_id"),
-                               users.c.user_id == bindparam("user_id")).values(
-        wa_account_id=bindparam("account_id"), wa_phone=bindparam("phone"), wa_connected_at=bindparam("at"))
 
 
 # One partner's world, emptied dependents first.
@@ -138,7 +132,7 @@ class SeedRows(WorkspaceRows, LinkRows):
             member_row(ws.id, Member(user.id, display_name_for(user.role, user.id), user.role,
                                      system_email(user.id, ws.id), user.status, now))
             for ws in partner.workspaces for user in ws.users])
-        self._many(_connect_seeded, [
+        self._many(connect_statement, [
             {"workspace_id": ws.id, "user_id": user.id, "account_id": user.whatsapp.account_id,
              "phone": user.whatsapp.phone_number_e164, "at": stamp}
             for ws in partner.workspaces for user in ws.users if user.whatsapp])

@@ -12,7 +12,7 @@ from .schema import counters, partners, users, workspaces
 from .statements import InsertFn, Statement, Row, Rows, statement
 
 _THE_WORKSPACE = workspaces.c.id == bindparam("workspace_id")
-_OF_USER = (users.c.workspace_id == bindparam("workspace_id"), users.c.user_id == bindparam("user_id"))
+OF_USER = (users.c.workspace_id == bindparam("workspace_id"), users.c.user_id == bindparam("user_id"))
 
 
 def _state(row: Row) -> WorkspaceState:
@@ -27,7 +27,7 @@ def _workspace(_: InsertFn) -> Statement:
 @statement
 def _user(_: InsertFn) -> Statement:
     # Rules start here, so on PostgreSQL this row lock queues changes to one user across replicas.
-    return select(users.c.wa_connected_at, users.c.status).where(*_OF_USER).with_for_update()
+    return select(users.c.wa_connected_at, users.c.status).where(*OF_USER).with_for_update()
 
 
 @statement
@@ -83,7 +83,7 @@ def _members(_: InsertFn) -> Statement:
 
 @statement
 def _set_user_status(_: InsertFn) -> Statement:
-    return update(users).where(*_OF_USER).values(status=bindparam("status"))
+    return update(users).where(*OF_USER).values(status=bindparam("status"))
 
 
 @statement
