@@ -85,18 +85,21 @@ def image(podman, base_image) -> str:
 
 
 class Container:
-    """One run of the image with `data` as /data on `port` of the host's network."""
+    """One run of the image on `port` of the host's network, with `data` as /data (None: the image's
+    anonymous volume) and `env` as more PARTNER_SANDBOX_* settings."""
 
-    def __init__(self, podman, image: str, data: Path, port: int):
+    def __init__(self, podman, image: str, port: int, *, data: Path | None = None, env: dict | None = None):
         self.podman, self.image, self.data, self.port = podman, image, data, port
+        self.env = {"PARTNER_SANDBOX_PORT": str(port), "PARTNER_SANDBOX_WORKERS": "2", **(env or {})}
         self.name = f"partner-sandbox-test-{os.getpid()}-{port}"
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
 
-    def start(self) -> Container:
-        self.podman("run", "--detach", "--name", self.name, "--network", "host",
-                    "--volume", f"{self.data}:/data", "--env", f"PARTNER_SANDBOX_PORT={self.port}",
-                    "--env", "PARTNER_SANDBOX_WORKERS=2", self.image)
-        self.wait_ready()
+    def start(self, wait: bool = True) -> Container:
+        volume = ["--volume", f"{self.data}:/data"] if self.data is not None else []
+        env = [f"--env={key}={value}" for key, value in self.env.items()]
+        self.podman("run", "--detach", "--name", self.name, "--network", "host", *volume, *env, self.image)
+        if wait:
+            self.wait_ready()
         return self
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -126,19 +129,20 @@ class Container:
 
     def remove(self) -> None:
         self.client.close()
-        self.podman("rm", "--force", self.name, check=False)
+        self.podman("rm", "--force", "--volumes", self.name, check=False)
 
 
 @pytest.fixture
 def container(podman, image, tmp_path):
-    """`container()`: the image run on tmp_path/data as /data (the same directory for each start)."""
+    """`container()`: the image run on tmp_path/data as /data (the same directory for each start);
+    `container(data=None, env={...})` for another setting."""
     data = tmp_path / "data"
     data.mkdir()
     os.chown(data, CONTAINER_UID, CONTAINER_UID)  # the image runs as a non-root user; /data is its own
     started: list[Container] = []
 
-    def start() -> Container:
-        started.append(Container(podman, image, data, free_port()).start())
+    def start(*, data: Path | None = data, env: dict | None = None, wait: bool = True) -> Container:
+        started.append(Container(podman, image, free_port(), data=data, env=env).start(wait=wait))
         return started[-1]
 
     yield start
@@ -177,6 +181,30 @@ def test_the_image_serves_the_guide_flow_stops_cleanly_and_keeps_its_state(conta
     assert again.status_code == 200, again.text
     assert [a for a in again.json()["whatsapp_accounts"] if a["user_id"] == user] == accounts
     assert second.stop() == 0, second.logs()
+
+
+def test_two_replicas_of_the_image_share_one_postgresql_database(container, postgres):
+    """compose.yaml's setting, with the tests' own PostgreSQL cluster for its `postgres` service (no
+    image of it can be pulled here): two containers on one PARTNER_SANDBOX_DB URL, started together;
+    what one does, the other sees."""
+    env = {"PARTNER_SANDBOX_DB": postgres.new_database()}
+    first, second = (container(data=None, env=env, wait=False) for _ in range(2))
+    for replica in (first, second):
+        replica.wait_ready()
+    api, headers = "/partner/api/v1", auth_headers()
+    r = first.client.post(f"{api}/workspaces", headers=headers, json={"display_name": "Replicated", "seats_purchased": 2})
+    assert r.status_code == 201, r.text
+    workspace = r.json()["workspace_id"]
+    r = second.client.post(f"{api}/workspaces/{workspace}/users", headers=headers, json={"count": 1})
+    assert r.status_code in (200, 201), r.text
+    user = r.json()["users"][0]["user_id"]
+    assert first.client.post(f"{api}/workspaces/{workspace}/users/{user}/qr", headers=headers).status_code == 200
+    again = second.client.post(f"{api}/workspaces/{workspace}/users/{user}/qr", headers=headers)
+    assert again.status_code == 200 and again.json()["previous_qr_revoked"] is True, again.text
+    assert second.client.post(f"/sandbox/v1/workspaces/{workspace}/users/{user}/scan", headers=headers).status_code == 200
+    details = first.client.get(f"{api}/workspaces/{workspace}", headers=headers).json()
+    assert [a["user_id"] for a in details["whatsapp_accounts"]] == [user], details
+    assert [first.stop(), second.stop()] == [0, 0]
 
 
 def test_the_image_is_the_project_without_test_tools(podman, image):
