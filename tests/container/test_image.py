@@ -215,13 +215,17 @@ def test_the_image_is_the_project_without_test_tools(podman, image):
     assert config["Cmd"] == ["partner-sandbox", "serve"], config
     assert "8080/tcp" in config["ExposedPorts"] and "/data" in config["Volumes"], config
     assert config["User"] == "sandbox", config
-    assert "/healthz" in " ".join(inspected["Healthcheck"]["Test"]), inspected.get("Healthcheck")
+    assert inspected["Healthcheck"]["Test"] == ["CMD", "sandbox-healthcheck"], inspected.get("Healthcheck")
     env = dict(item.split("=", 1) for item in config["Env"])
     assert (env["PARTNER_SANDBOX_HOST"], env["PARTNER_SANDBOX_PORT"], env["PARTNER_SANDBOX_DB"]) == ("0.0.0.0", "8080", "/data/sandbox.db")
     listed = podman("run", "--rm", "--network", "host", "--entrypoint", "/opt/venv/bin/pip", image, "list", "--format", "freeze").stdout
     names = {line.split("==")[0].lower() for line in listed.splitlines()}
     assert "partner-sandbox" in names
     assert not names & {"pytest", "schemathesis", "hypothesis", "playwright", "mypy", "ruff"}, names
+    port = str(free_port())  # nothing listens there: the health check says so and fails
+    unhealthy = podman("run", "--rm", "--network", "host", "--env", f"PARTNER_SANDBOX_PORT={port}",
+                       "--entrypoint", "sandbox-healthcheck", image, check=False)
+    assert unhealthy.returncode == 1 and f"unhealthy: http://127.0.0.1:{port}/healthz" in unhealthy.stderr, unhealthy
 
 
 def test_the_build_context_leaves_out_the_checkout_s_own_files():
