@@ -10,6 +10,7 @@ failure here, with podman's output, not a skip."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -24,7 +25,8 @@ from partner_sandbox.settings import ENV_PREFIX, Settings
 from tests.helpers import ROOT, auth_headers, free_port
 
 BASE_IMAGE = "localhost/debian-python:bookworm"
-IMAGE = "localhost/partner-sandbox:test"
+# A tag of this checkout's own: sessions of other checkouts on the machine build and run theirs.
+IMAGE = f"localhost/partner-sandbox:test-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "partner-sandbox-tests"
 BASE_TARBALL = CACHE / "debian-python-bookworm.tar"
 BASE_PACKAGES = "python3,python3-venv,ca-certificates,passwd"
@@ -67,7 +69,7 @@ def base_image(podman) -> str:
         return BASE_IMAGE
     if not BASE_TARBALL.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        partial = BASE_TARBALL.with_suffix(".part")
+        partial = BASE_TARBALL.with_name(f"{BASE_TARBALL.name}.{os.getpid()}.part")  # renamed when whole
         run("mmdebstrap", "--format=tar", "--variant=minbase", f"--include={BASE_PACKAGES}", "bookworm", str(partial))
         partial.rename(BASE_TARBALL)
     podman("import", str(BASE_TARBALL), BASE_IMAGE)
