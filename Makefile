@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml
 
 # Debian packages the tests use: Chromium for the browser tests (playwright's own browser download
 # is not used), PostgreSQL, of which the tests start a throwaway cluster of their own, and the
-# toolchains of the real-client tests (tests/clients): a JDK, Go, Node.js and curl.
+# toolchains of the real-client tests (tests/clients): a JDK, Go, Node.js and curl; podman, runc and
+# mmdebstrap for the container image's test (tests/container: a local Debian base, no registry).
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -34,6 +35,9 @@ system-packages:
 	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	command -v podman >/dev/null 2>&1 || missing="$$missing podman"; \
+	test -x /usr/sbin/runc || command -v runc >/dev/null 2>&1 || missing="$$missing runc"; \
+	command -v mmdebstrap >/dev/null 2>&1 || missing="$$missing mmdebstrap"; \
 	test -z "$$missing" || $(SUDO) sh -c "apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null"
 
