@@ -52,7 +52,7 @@ def connect_link(tx: Connecting, link: LinkRecord, now: datetime, *, phone: str 
     tx.close_link(link.id, "used", now)
     tx.connect_whatsapp(link.workspace_id, link.user_id, account, now)
     tx.add_event(link.partner_id, link.workspace_id, link.user_id, account_event(
-        CONNECTED, link.partner_id, link.workspace_id, link.user_id, account, now, reason))
+        CONNECTED, link.partner_id, link.workspace_id, link.user_id, account, now, reason), now)
     return WhatsAppAccount(account.account_id, account.phone_number_e164, now, None)
 
 
@@ -133,5 +133,5 @@ def disconnect_account(tx: Disconnecting, partner_id: str, workspace_id: str, us
         return None
     tx.disconnect_whatsapp(workspace_id, user_id, at)
     tx.add_event(partner_id, workspace_id, user_id,
-                 account_event(DISCONNECTED, partner_id, workspace_id, user_id, account, at, reason))
+                 account_event(DISCONNECTED, partner_id, workspace_id, user_id, account, at, reason), at)
     return account

@@ -35,7 +35,7 @@ def _once_a_period(tx: Alerting, partner_id: str, workspace_id: str, period_star
     fired = tx.fired_alerts(workspace_id, period_start)
     new = [(kind, fields) for kind, fields in events if kind not in fired]
     for kind, fields in new:
-        tx.add_event(partner_id, workspace_id, None, _body(kind, partner_id, workspace_id, now, **fields))
+        tx.add_event(partner_id, workspace_id, None, _body(kind, partner_id, workspace_id, now, **fields), now)
     if new:
         tx.set_fired_alerts(workspace_id, period_start, fired | {kind for kind, _ in new})
 
@@ -75,4 +75,4 @@ def check_quotas(tx: Alerting, partner_id: str, workspace_id: str, plan: Plan, u
 def token_rotated(tx: Alerting, partner_id: str, workspace_id: str, now: datetime) -> None:
     """`api_token:rotated` on every rotation (the token itself is never sent)."""
     tx.add_event(partner_id, workspace_id, None, _body(TOKEN_ROTATED, partner_id, workspace_id, now,
-                                                       rotated_at=event_time(now)))
+                                                       rotated_at=event_time(now)), now)

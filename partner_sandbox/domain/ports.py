@@ -93,7 +93,8 @@ class Flows(Protocol):
 class Events(Protocol):
     """The webhook outbox, written in the transaction of the change an event tells of."""
 
-    def add_event(self, partner_id: str, workspace_id: str, user_id: int | None, body: JsonObject) -> None: ...
+    def add_event(self, partner_id: str, workspace_id: str, user_id: int | None, body: JsonObject,
+                  at: datetime) -> None: ...
 
 
 class PlanUse(Protocol):

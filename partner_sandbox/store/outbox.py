@@ -86,11 +86,11 @@ def _redeliver(_: InsertFn) -> Statement:
 
 
 class OutboxRows(Rows):
-    def add_event(self, partner_id: str, workspace_id: str, user_id: int | None, body: dict[str, Any]) -> None:
-        """Into the outbox, when the partner has a webhook URL to deliver it to."""
+    def add_event(self, partner_id: str, workspace_id: str, user_id: int | None, body: dict[str, Any],
+                  at: datetime) -> None:
+        """Into the outbox, when the partner has a webhook URL to deliver it to; `at`: the change's instant."""
         self._run(_add_event, event_id=str(uuid.uuid4()), partner_id=partner_id, workspace_id=workspace_id,
-                  user_id=user_id, body=json.dumps(body),
-                  created_at=to_us(datetime.fromisoformat(body["triggered_at"])))
+                  user_id=user_id, body=json.dumps(body), created_at=to_us(at))
 
     def claim_events(self, now: float, lease: float, limit: int, *, room: Callable[[str], int] | None = None
                      ) -> list[OutboxEvent]:
