@@ -39,65 +39,51 @@ def fresh_user():
     return lambda: next(ids)
 
 
+def _starter(make, stop):
+    """`start(*args, **kwargs)`: a server made by `make`, kept to be stopped (`stop`) after the fixture."""
+    started = []
+
+    def start(*args, **kwargs):
+        server = make(*args, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop(server)
+
+
 @pytest.fixture
 def start_sandbox(tmp_path):
     """Start server processes of the test's own, each on its own database unless given one; stopped after."""
-    servers: list[SandboxProcess] = []
+    def make(*args: str, wait: bool = True, **kwargs) -> SandboxProcess:
+        return SandboxProcess(tmp_path, args=args, **kwargs).start(wait=wait)
 
-    def start(*args: str, wait: bool = True, **kwargs) -> SandboxProcess:
-        server = SandboxProcess(tmp_path, args=args, **kwargs)
-        servers.append(server)
-        return server.start(wait=wait)
-
-    yield start
-    for server in servers:
-        server.close()
+    yield from _starter(make, SandboxProcess.close)
 
 
 @pytest.fixture(scope="module")
 def start_module_sandbox(tmp_path_factory):
     """Start server processes shared by the tests of one module (on the test world unless told); stopped after."""
-    servers: list[SandboxProcess] = []
+    def make(*args: str, **kwargs) -> SandboxProcess:
+        return SandboxProcess(tmp_path_factory.mktemp("module"), args=args, **kwargs).start()
 
-    def start(*args: str, **kwargs) -> SandboxProcess:
-        server = SandboxProcess(tmp_path_factory.mktemp("module"), args=args, **kwargs)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.close()
+    yield from _starter(make, SandboxProcess.close)
 
 
 @pytest.fixture
 def start_app(tmp_path_factory):
     """Start in-process sandboxes of the test's own (`serve`'s flags as arguments), each on an SQLite
     file of its own unless given a database; stopped after."""
-    apps: list[InProcessSandbox] = []
-
-    def start(*args: str, **kwargs) -> InProcessSandbox:
-        app = InProcessSandbox(tmp_path_factory.mktemp("app"), *args, **kwargs)
-        apps.append(app)
-        return app
-
-    yield start
-    for app in apps:
-        app.stop()
+    yield from _starter(lambda *args, **kwargs: InProcessSandbox(tmp_path_factory.mktemp("app"), *args, **kwargs),
+                        InProcessSandbox.stop)
 
 
 @pytest.fixture(scope="module")
 def start_module_app(tmp_path_factory):
     """Start in-process sandboxes shared by the tests of one module; stopped after."""
-    apps: list[InProcessSandbox] = []
-
-    def start(*args: str, **kwargs) -> InProcessSandbox:
-        app = InProcessSandbox(tmp_path_factory.mktemp("module-app"), *args, **kwargs)
-        apps.append(app)
-        return app
-
-    yield start
-    for app in apps:
-        app.stop()
+    yield from _starter(lambda *args, **kwargs: InProcessSandbox(tmp_path_factory.mktemp("module-app"), *args,
+                                                                 **kwargs), InProcessSandbox.stop)
 
 
 @pytest.fixture
