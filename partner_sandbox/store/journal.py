@@ -14,7 +14,7 @@ from .statements import InsertFn, Statement, Rows, statement
 
 JOURNAL_LIMIT = 200  # entries kept per partner
 JOURNAL_TRIM_EVERY = 20
-_OF_PARTNER = journal.c.partner_id == bindparam("partner_id")
+_PARTNERS_ENTRIES = journal.c.partner_id == bindparam("partner_id")
 _THE_BUCKET = rate_buckets.c.key == bindparam("key")
 
 
@@ -32,14 +32,14 @@ def _count_entry(insert: InsertFn) -> Statement:
 
 @statement
 def _trim(_: InsertFn) -> Statement:
-    last_kept = select(journal.c.id).where(_OF_PARTNER).order_by(journal.c.id.desc()).limit(1).offset(
+    last_kept = select(journal.c.id).where(_PARTNERS_ENTRIES).order_by(journal.c.id.desc()).limit(1).offset(
         bindparam("keep")).scalar_subquery()
-    return delete(journal).where(_OF_PARTNER, journal.c.id <= last_kept)
+    return delete(journal).where(_PARTNERS_ENTRIES, journal.c.id <= last_kept)
 
 
 @statement
 def _entries(_: InsertFn) -> Statement:
-    return select(journal.c.entry).where(_OF_PARTNER).order_by(journal.c.id.desc()).limit(bindparam("limit"))
+    return select(journal.c.entry).where(_PARTNERS_ENTRIES).order_by(journal.c.id.desc()).limit(bindparam("limit"))
 
 
 @statement

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import logging
 from functools import partial
 
 from connexion import AsyncApp
@@ -42,9 +41,6 @@ from .routing import BoundedRouting, TagResolver
 from .served_spec import WrittenSpecSwaggerUI
 from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion
-
-log = logging.getLogger("partner_sandbox")
-
 
 
 def security_map(authenticator: Authenticator, limiter: RateLimiter) -> dict:
