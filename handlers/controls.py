@@ -7,9 +7,22 @@ from __future__ import annotations
 from connexion import request
 
 from partner_sandbox.web import views
+from partner_sandbox.web.har import har
 from partner_sandbox.errors import ApiError
 
 JSON = {"Content-Type": "application/json"}
+
+
+async def create_token(body: dict):
+    token, expires = request.state.sandbox.sign_in(body["partner_id"], body["secret"])
+    return {"token": token, "partner_id": body["partner_id"], "expires_at": views.rfc3339_seconds(expires)}, 201, {
+        **JSON, "Cache-Control": "no-store"}
+
+
+async def list_workspaces(token_info: dict, limit: int = 50):
+    sandbox = request.state.sandbox
+    world = sandbox.workspaces_of(token_info["partner_id"], limit)
+    return {"workspaces": [views.workspace_details(d, sandbox.link_url) for d in world]}, 200, JSON
 
 
 async def get_workspace_state(workspace_id: str, token_info: dict):
@@ -75,7 +88,16 @@ async def reset_sandbox(token_info: dict):
 
 
 async def list_requests(token_info: dict, limit: int = 20):
-    return {"requests": request.state.sandbox.journal(token_info["partner_id"], limit)}, 200, JSON
+    entries = request.state.sandbox.journal(token_info["partner_id"], limit)
+    return {"requests": [views.journal_entry(e) for e in entries]}, 200, JSON
+
+
+async def export_requests(token_info: dict, limit: int = 200):
+    sandbox, partner_id = request.state.sandbox, token_info["partner_id"]
+    entries = [views.journal_entry(e) for e in sandbox.journal(partner_id, limit)]
+    return har(entries, sandbox.settings.base_url), 200, {
+        "Content-Type": "application/json", "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="partner-sandbox-{partner_id}.har"'}
 
 
 async def get_webhook(token_info: dict):
@@ -94,7 +116,7 @@ async def delete_webhook(token_info: dict):
 
 async def list_deliveries(token_info: dict, limit: int = 20):
     records = request.state.sandbox.deliveries(token_info["partner_id"], limit)
-    return {"deliveries": [views.delivery(r) for r in records]}, 200, JSON
+    return {"deliveries": [views.delivery(r, token_info["partner_id"]) for r in records]}, 200, JSON
 
 
 async def redeliver_event(delivery_id: int, token_info: dict):

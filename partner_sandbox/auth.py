@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ LEEWAY_SECONDS = 30  # clock skew tolerated on nbf and exp; documented in openap
 # never accepts a token carrying it as credentials.
 USE_CLAIM, SIGNATURE_USE = "tl_use", "webhook_signature"
 VERIFIED_CACHE_SIZE = 10_000
+SIGN_IN_TTL_SECONDS = 3600  # a token from POST /sandbox/v1/tokens (the dashboard's sign-in) lives an hour
 MAX_TIME = 2**53  # seconds: any nbf or exp past this is no time a clock reaches (and no float holds it exactly)
 
 
@@ -45,6 +47,19 @@ class Authenticator:
 
     def partner(self, partner_id: str) -> Partner | None:
         return self._partners.get(partner_id)
+
+    def sign_in(self, partner_id: str, secret: str, *, ttl_seconds: int = SIGN_IN_TTL_SECONDS) -> tuple[str, int]:
+        """(a token, its exp) for a partner id and its secret: what the partner's own code would mint.
+        401 `invalid_credentials` for an unknown partner or a wrong secret alike (which of the two is
+        not said); 403 for a partner that is not active."""
+        partner = self._partners.get(partner_id)
+        known = partner is not None and hmac.compare_digest(partner.secret.encode(), secret.encode())
+        if partner is None or not known:
+            raise ApiError("invalid_credentials", "No partner has this id and secret")
+        if not partner.active:
+            raise ApiError("partner_not_active", f"Partner '{partner_id}' is not active")
+        issued = int(time.time())
+        return mint_token(partner, ttl_seconds=ttl_seconds, now=issued), issued + ttl_seconds
 
     def authenticate(self, authorization: str | None, partner_header: str | None) -> str:
         """The partner id of a verified token; 401 for a token that does not verify, 403 for a
@@ -126,11 +141,22 @@ class Authenticator:
         return claims
 
 
+def token_claims(partner_id: str, *, ttl_seconds: int, issued: int, **extra) -> dict:
+    """The claims of a token of the guide's shape: nbf a little in the past, exp ttl_seconds ahead."""
+    return {"partner_id": partner_id, "nbf": issued - 60, "exp": issued + ttl_seconds, **extra}
+
+
 def mint_token(partner: Partner, *, ttl_seconds: int = 3600, now: float | None = None, **extra) -> str:
-    """A token of the guide's shape: nbf a little in the past, exp ttl_seconds ahead."""
+    """A token of the guide's shape, signed with the partner's secret."""
     issued = int(time.time() if now is None else now)
-    claims = {"partner_id": partner.id, "nbf": issued - 60, "exp": issued + ttl_seconds, **extra}
-    return jwt.encode(claims, partner.secret, algorithm=ALGORITHM)
+    return jwt.encode(token_claims(partner.id, ttl_seconds=ttl_seconds, issued=issued, **extra), partner.secret,
+                      algorithm=ALGORITHM)
+
+
+def signature_claims(partner_id: str, *, ttl_seconds: int, issued: int) -> dict:
+    """What a webhook's X-TL-Signature minted at `issued` (whole seconds) says: shown by the control
+    API, which keeps no signature itself (a JWT is never written down)."""
+    return token_claims(partner_id, ttl_seconds=ttl_seconds, issued=issued, **{USE_CLAIM: SIGNATURE_USE})
 
 
 def mint_signature(partner: Partner, *, ttl_seconds: int, now: float | None = None) -> str:

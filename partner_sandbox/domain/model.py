@@ -178,6 +178,7 @@ class DeliveryAttempt:
     status_code: int | None
     error: str | None
     latency_ms: float
+    signed: bool = False  # a signed request went out (its signature minted at `at`, in whole seconds)
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,12 @@ def workspace_details(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, no
                    tx.accounts(workspace_id), links)
 
 
+def partner_world(tx: WorkspaceTx, *, partner_id: str, now: datetime, limit: int) -> list[Details]:
+    """The details of the partner's workspaces the Partner API manages, newest first (at most `limit`)."""
+    return [workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+            for workspace_id in tx.partner_workspaces(partner_id, limit)]
+
+
 USAGE_KINDS = ("messages", "api_calls", "transactions")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..domain import accounts, embedding, pairing
+from ..domain import accounts, embedding, pairing, workspaces
 from ..domain import tokens as public_api
 from ..domain.clock import change_clock, partner_now
 from ..domain.model import ClockState, Delivery
@@ -17,6 +17,13 @@ from .base import Services
 
 
 class Controls(Services):
+    def sign_in(self, partner_id: str, secret: str) -> tuple[str, int]:
+        """A Partner API token (and its exp) for a partner id and its secret."""
+        return self.authenticator.sign_in(partner_id, secret)
+
+    def workspaces_of(self, partner_id: str, limit: int) -> list[workspaces.Details]:
+        return self._at_partner_time(partner_id, workspaces.partner_world, limit=limit)
+
     def user_view(self, partner_id: str, workspace_id: str, user_id: int) -> accounts.UserView:
         return self._at_partner_time(partner_id, accounts.user_view, workspace_id=workspace_id, user_id=user_id)
 

@@ -55,7 +55,7 @@ def _claim(_: InsertFn) -> Statement:
 def _add_attempt(insert: InsertFn) -> Statement:
     return insert(webhook_attempts).inline().values(event_row=bindparam("row"), at=bindparam("at"),
                                            status_code=bindparam("status_code"), error=bindparam("error"),
-                                           latency_ms=bindparam("latency_ms"))
+                                           latency_ms=bindparam("latency_ms"), signed=bindparam("signed"))
 
 
 @statement
@@ -74,9 +74,8 @@ def _deliveries(_: InsertFn) -> Statement:
 
 @statement
 def _attempts(_: InsertFn) -> Statement:
-    return select(webhook_attempts.c.at, webhook_attempts.c.status_code, webhook_attempts.c.error,
-                  webhook_attempts.c.latency_ms).where(webhook_attempts.c.event_row == bindparam("row")).order_by(
-        webhook_attempts.c.id)
+    a = webhook_attempts.c
+    return select(a.at, a.status_code, a.error, a.latency_ms, a.signed).where(a.event_row == bindparam("row")).order_by(a.id)
 
 
 @statement
@@ -111,17 +110,18 @@ class OutboxRows(Rows):
         return claimed
 
     def record_attempt(self, row: int, at: datetime, status_code: int | None, error: str | None, latency_ms: float,
-                       outcome: str, next_attempt_at: float = 0) -> None:
+                       outcome: str, next_attempt_at: float = 0, *, signed: bool = False) -> None:
         """One attempt and its outcome: 'delivered', 'failed' or 'pending' (retry at next_attempt_at, a
-        `time.time()` reading)."""
-        self._run(_add_attempt, row=row, at=to_us(at), status_code=status_code, error=error, latency_ms=latency_ms)
+        `time.time()` reading); `signed`: a signed request went out."""
+        self._run(_add_attempt, row=row, at=to_us(at), status_code=status_code, error=error, latency_ms=latency_ms,
+                  signed=signed)
         self._run(_attempted, row=row, outcome=outcome, next_attempt_at=seconds_to_us(next_attempt_at))
 
     def deliveries(self, partner_id: str, limit: int) -> list[Delivery]:
         return [Delivery(row["id"], row["event_id"], json.loads(row["body"]), row["status"],
                          from_us(row["next_attempt_at"]),
                          from_us(row["created_at"]),
-                         [DeliveryAttempt(from_us(a["at"]), a["status_code"], a["error"], a["latency_ms"])
+                         [DeliveryAttempt(from_us(a["at"]), a["status_code"], a["error"], a["latency_ms"], bool(a["signed"]))
                           for a in self._all(_attempts, row=row["id"])])
                 for row in self._all(_deliveries, partner_id=partner_id, limit=limit)]
 

@@ -27,7 +27,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 # Raised when the schema changes. A database of another version holds a sandbox world of another
 # shape: it is dropped and seeded again from the fixtures (sandbox state is disposable), and said so.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 metadata = MetaData()
 # A row id: SQLite's rowid alias (INTEGER PRIMARY KEY), PostgreSQL's identity column. (Inserts into
@@ -78,6 +78,7 @@ workspaces = Table(
     # the once-a-period webhook events sent in alerts_period (its start), comma-separated
     _instant("alerts_period"),
     Column("alerts", Text, nullable=False, server_default=text("''")),
+    Index("workspaces_by_partner", "partner_id", "created_at"),  # a partner's world, newest first
 )
 
 users = Table(
@@ -180,6 +181,9 @@ webhook_attempts = Table(
     Column("status_code", Integer),
     Column("error", Text),
     Column("latency_ms", Double, nullable=False),
+    # whether a signed request went out (its X-TL-Signature was minted at `at`, in whole seconds; the
+    # control API shows its claims, and no signature is kept)
+    Column("signed", Boolean, nullable=False, server_default=false()),
     Index("webhook_attempts_by_event", "event_row", "id"),
 )
 

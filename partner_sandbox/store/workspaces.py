@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, false, func, select, update
 
 from ..domain.model import Member, Plan, UserState, Workspace, WorkspaceState
 from .encoding import from_us, opt_instant, opt_us, to_us
@@ -34,6 +34,13 @@ def _user(_: InsertFn) -> Statement:
 def _user_home(_: InsertFn) -> Statement:
     return select(workspaces.c.id, workspaces.c.partner_id, workspaces.c.billing_managed).join(
         users, users.c.workspace_id == workspaces.c.id).where(users.c.user_id == bindparam("user_id"))
+
+
+@statement
+def _partner_workspaces(_: InsertFn) -> Statement:
+    return select(workspaces.c.id).where(workspaces.c.partner_id == bindparam("partner_id"),
+                                         workspaces.c.billing_managed == false()).order_by(
+        workspaces.c.created_at.desc(), workspaces.c.id).limit(bindparam("limit"))
 
 
 @statement
@@ -131,6 +138,10 @@ class WorkspaceRows(Rows):
     def user_home(self, user_id: int) -> WorkspaceState | None:
         row = self._one(_user_home, user_id=user_id)
         return _state(row) if row else None
+
+    def partner_workspaces(self, partner_id: str, limit: int) -> list[str]:
+        """The ids of the partner's workspaces the Partner API manages (not billed directly), newest first."""
+        return [row["id"] for row in self._all(_partner_workspaces, partner_id=partner_id, limit=limit)]
 
     def lock_workspace(self, workspace_id: str) -> None:
         """Queue changes to a workspace's seats (PostgreSQL; a SQLite transaction holds the database)."""

@@ -6,6 +6,7 @@ from datetime import datetime, UTC
 from collections.abc import Callable
 
 import asyncio
+import time
 import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +22,11 @@ BODY_LIMIT = 16 * 1024  # bytes of each body kept
 def _text(chunks: list[bytes]) -> str | None:
     raw = b"".join(chunks)[:BODY_LIMIT]
     return raw.decode("utf-8", errors="replace") if raw else None
+
+
+def _headers(pairs) -> dict[str, str]:
+    """Headers as the journal keeps them: secret ones (Authorization, cookies, ...) redacted."""
+    return {k.decode("latin-1"): REDACTED if k.lower() in SECRET_HEADERS else v.decode("latin-1") for k, v in pairs}
 
 
 class RequestJournal:
@@ -59,8 +65,10 @@ class RequestJournal:
         # connexion's security layer writes the verified token_info into this shared dict.
         context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
         arrived = datetime.now(UTC)
+        started = time.perf_counter()
         request_body: list[bytes] = []
         response_body: list[bytes] = []
+        response_headers: list[tuple[bytes, bytes]] = []
         status = 500
 
         async def receive_() -> Message:
@@ -73,6 +81,7 @@ class RequestJournal:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_headers.extend(message.get("headers") or ())
             elif message["type"] == "http.response.body" and sum(map(len, response_body)) < BODY_LIMIT:
                 response_body.append(message.get("body", b""))
             await send(message)
@@ -82,18 +91,17 @@ class RequestJournal:
         finally:
             partner_id = (context.get("token_info") or {}).get("partner_id")
             if partner_id:
-                headers = {
-                    k.decode("latin-1"): REDACTED if k in SECRET_HEADERS else v.decode("latin-1")
-                    for k, v in scope["headers"]
-                }
                 body = _text(response_body)
                 entry = {
                     "time": rfc3339(arrived),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "method": scope["method"],
                     "path": scope["path"],
+                    "query": self.redact(scope.get("query_string", b"").decode("latin-1")),
                     "status": status,
-                    "request_headers": headers,
+                    "request_headers": _headers(scope["headers"]),
                     "request_body": _text(request_body),
+                    "response_headers": _headers(response_headers),
                     "response_body": self.redact(body) if body is not None else None,
                 }
                 self._add(partner_id, entry)

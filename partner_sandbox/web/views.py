@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
+from typing import Any
 
+from ..auth import signature_claims
 from ..domain.accounts import Disconnection, UserView
 from ..domain.clock import event_time, rfc3339
 from ..domain.links import IssuedLink
 from ..domain.model import ClockState, Delivery, LinkRecord, WhatsAppAccount
+from ..errors import explanation
+from ..webhooks.delivery import SIGNATURE_TTL_SECONDS
 
 
 def _time(moment: datetime | None) -> str | None:
     return rfc3339(moment) if moment is not None else None
+
+
+def rfc3339_seconds(seconds: int) -> str:
+    """A Unix time (a token's exp) in the resources' wire format."""
+    return rfc3339(datetime.fromtimestamp(seconds, UTC))
 
 
 def issued_link(issued: IssuedLink, qr_link: str) -> dict:
@@ -151,7 +161,7 @@ def clock(state: ClockState, real_now: datetime) -> dict:
     }
 
 
-def delivery(record: Delivery) -> dict:
+def delivery(record: Delivery, partner_id: str) -> dict:
     """A webhook event and its delivery attempts, as the control API shows it."""
     body = record.body
     pending = record.status == "pending"
@@ -163,8 +173,34 @@ def delivery(record: Delivery) -> dict:
         "user_id": body.get("user_id"),  # none for the workspace's own events
         "status": record.status,
         "attempts": [{"at": event_time(a.at), "status_code": a.status_code, "error": a.error,
-                      "latency_ms": a.latency_ms} for a in record.attempts],
+                      "latency_ms": a.latency_ms, "signature": _signature(partner_id, a.at) if a.signed else None}
+                     for a in record.attempts],
         "next_retry_at": event_time(record.next_attempt_at) if pending and record.attempts else None,
         "created_at": event_time(record.created_at),
         "body": body,
     }
+
+
+def _signature(partner_id: str, at: datetime) -> dict:
+    """The X-TL-Signature an attempt carried: its algorithm and claims (the JWT itself is not kept)."""
+    return {"header": "X-TL-Signature", "alg": "HS256",
+            "claims": signature_claims(partner_id, ttl_seconds=SIGNATURE_TTL_SECONDS, issued=int(at.timestamp()))}
+
+
+def journal_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A journal entry as the control API shows it: an error answer (the envelope) says why in words."""
+    return {**entry, "error": _journal_error(entry)}
+
+
+def _journal_error(entry: dict[str, Any]) -> dict[str, Any] | None:
+    if entry["status"] < 400 or not entry.get("response_body"):
+        return None
+    try:
+        document = json.loads(entry["response_body"])
+    except ValueError:  # cut at the journal's 16 KiB, or not JSON
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("error"), str):
+        return None
+    code = document["error"]
+    description = document.get("description") if isinstance(document.get("description"), str) else None
+    return {"code": code, "description": description, "explanation": explanation(code)}

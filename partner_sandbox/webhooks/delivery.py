@@ -103,11 +103,11 @@ class Deliverer:
                     task.cancel()  # its lease runs out and another attempt is made later
 
     async def deliver(self, client: httpx.AsyncClient, event: OutboxEvent) -> None:
-        at = datetime.now(UTC)
+        at = datetime.now(UTC).replace(microsecond=0)  # whole seconds: the signature's issue time
         started = time.perf_counter()
-        retry = True
+        retry, signed = True, False
         try:
-            status_code, error = await self.attempt(client, event)
+            status_code, error, signed = await self.attempt(client, event, at)
         except Undeliverable as exc:
             status_code, error, retry = None, str(exc), False
         except Exception as exc:  # never a stranded event: failed, with the reason
@@ -122,28 +122,30 @@ class Deliverer:
         else:
             outcome, next_at = "pending", time.time() + self.delay(attempts)
         with self.store.transaction() as tx:
-            tx.record_attempt(event.row, at, status_code, error, latency, outcome, next_at)
+            tx.record_attempt(event.row, at, status_code, error, latency, outcome, next_at, signed=signed)
         log.info(json.dumps({"webhook": event.event_id, "status_code": status_code, "error": error,
                              "outcome": outcome, "latency_ms": latency}))
 
-    async def attempt(self, client: httpx.AsyncClient, event: OutboxEvent) -> tuple[int | None, str | None]:
-        """One POST of the event: (status code, error or None). Raises Undeliverable."""
+    async def attempt(self, client: httpx.AsyncClient, event: OutboxEvent, at: datetime
+                      ) -> tuple[int | None, str | None, bool]:
+        """One POST of the event, signed at `at`: (status code, error or None, whether a signed request
+        was made). Raises Undeliverable."""
         with self.store.transaction() as tx:
             url = tx.webhook_url(event.partner_id)
         partner = self.partners(event.partner_id)
         if url is None or partner is None:
-            return None, "no webhook URL is set"
+            return None, "no webhook URL is set", False
         problem = url_problem(url)
         if problem is not None:
             raise Undeliverable(problem)
         if self.allowed_hosts and urlsplit(url).hostname not in self.allowed_hosts:
-            return None, "host not allowed (--webhook-hosts)"  # refused before any lookup or connection
+            return None, "host not allowed (--webhook-hosts)", False  # refused before any lookup or connection
         headers = {
             "Content-Type": "application/json",
             "Accept-Encoding": "identity",
             "User-Agent": "partner-sandbox-webhooks",
             "X-TL-Partner-Id": partner.id,
-            "X-TL-Signature": mint_signature(partner, ttl_seconds=SIGNATURE_TTL_SECONDS),
+            "X-TL-Signature": mint_signature(partner, ttl_seconds=SIGNATURE_TTL_SECONDS, now=at.timestamp()),
             "X-TL-Event-Id": event.event_id,
         }
         try:
@@ -155,13 +157,13 @@ class Deliverer:
                         if read >= ANSWER_BYTES:
                             break  # the rest is not read; the connection is closed with the response
         except TimeoutError:
-            return None, f"timeout (no whole answer within {self.timeout:g} s)"
+            return None, f"timeout (no whole answer within {self.timeout:g} s)", True
         except httpx.TimeoutException:
-            return None, "timeout"
+            return None, "timeout", True
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise Undeliverable(f"the URL cannot be used: {exc}") from None
         except httpx.HTTPError as exc:
-            return None, f"connection error: {type(exc).__name__}"
+            return None, f"connection error: {type(exc).__name__}", True
         if not 200 <= response.status_code < 300:
-            return response.status_code, f"HTTP {response.status_code}"
-        return response.status_code, None
+            return response.status_code, f"HTTP {response.status_code}", True
+        return response.status_code, None, True

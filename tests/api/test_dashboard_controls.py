@@ -1,0 +1,193 @@
+"""The control operations the dashboard stands on, over HTTP in process: createToken (sign-in with a
+partner id and secret), listWorkspaces, the journal's error explanations, exportRequests (HAR) and
+the signature shown for each webhook attempt."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime
+
+import jwt
+import pytest
+
+from partner_sandbox.errors import CODES, EXPLANATIONS
+from tests.helpers import assert_error, auth_headers, control
+from tests.receivers import Receiver
+
+SECRETS = {"sandbox-partner": "sandbox-partner-secret-for-local-testing",
+           "other-partner": "other-partner-secret-for-local-testing",
+           "inactive-partner": "inactive-partner-secret-for-local-testing"}
+API = "/partner/api/v1"
+
+
+@pytest.fixture
+def server(start_app):
+    """A sandbox of the test's own: these tests create workspaces and fill the journal."""
+    return start_app("--webhook-backoff", "0.1", "--webhook-attempts", "2")
+
+
+def sign_in(server, partner_id: str, secret: str):
+    return server.client.post("/sandbox/v1/tokens", json={"partner_id": partner_id, "secret": secret})
+
+
+# --- createToken -------------------------------------------------------------------------------------
+
+def test_a_token_for_the_id_and_secret_opens_both_apis_for_an_hour(server):
+    before = int(time.time())
+    r = sign_in(server, "sandbox-partner", SECRETS["sandbox-partner"])
+    assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert set(body) == {"token", "partner_id", "expires_at"} and body["partner_id"] == "sandbox-partner"
+    claims = jwt.decode(body["token"], SECRETS["sandbox-partner"], algorithms=["HS256"])
+    assert claims["partner_id"] == "sandbox-partner" and before + 3600 <= claims["exp"] <= int(time.time()) + 3600
+    assert datetime.fromisoformat(body["expires_at"]).timestamp() == claims["exp"]
+    headers = {"Authorization": f"Bearer {body['token']}", "X-TL-Partner-Id": "sandbox-partner"}
+    assert server.client.get("/sandbox/v1/clock", headers=headers).status_code == 200
+    assert server.client.get(API + "/workspaces/my-first-workspace", headers=headers).status_code == 200
+    # it opens the partner's world only
+    assert_error(server.client.get(API + "/workspaces/other-workspace", headers=headers), 404, "workspace_not_found")
+
+
+def test_a_wrong_secret_and_an_unknown_partner_are_the_same_401(server):
+    wrong = sign_in(server, "sandbox-partner", SECRETS["other-partner"])
+    unknown = sign_in(server, "no-such-partner", SECRETS["sandbox-partner"])
+    assert assert_error(wrong, 401, "invalid_credentials") == assert_error(unknown, 401, "invalid_credentials")
+    assert SECRETS["other-partner"] not in wrong.text
+    assert_error(sign_in(server, "sandbox-partner", SECRETS["sandbox-partner"] + "x"), 401, "invalid_credentials")
+    assert_error(sign_in(server, "inactive-partner", SECRETS["inactive-partner"]), 403, "partner_not_active")
+
+
+@pytest.mark.parametrize("body", [{}, {"partner_id": "sandbox-partner"}, {"secret": "x"},
+                                  {"partner_id": "", "secret": "x"}, {"partner_id": "sandbox-partner", "secret": ""},
+                                  {"partner_id": 1, "secret": "x"},
+                                  {"partner_id": "sandbox-partner", "secret": "x", "extra": 1}, []])
+def test_a_malformed_sign_in_is_400(server, body):
+    assert_error(server.client.post("/sandbox/v1/tokens", json=body), 400, "invalid_request")
+
+
+def test_sign_in_takes_json_only(server):
+    r = server.client.post("/sandbox/v1/tokens", content=b"partner_id=sandbox-partner",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_error(r, 415, "unsupported_media_type")
+
+
+def test_the_secret_is_never_journaled_or_logged(server):
+    sign_in(server, "sandbox-partner", SECRETS["sandbox-partner"])
+    entries = control(server, "GET", "/requests", params={"limit": 200}).json()["requests"]
+    assert SECRETS["sandbox-partner"] not in json.dumps(entries)
+
+
+# --- listWorkspaces ----------------------------------------------------------------------------------
+
+def test_list_workspaces_is_the_callers_managed_workspaces_newest_first_each_its_state(server):
+    listed = control(server, "GET", "/workspaces").json()["workspaces"]
+    ids = [w["workspace_id"] for w in listed]
+    assert sorted(ids) == ["my-first-workspace", "qa-connected", "qa-workspace"]  # not billed-workspace
+    created = server.client.post(API + "/workspaces", headers=auth_headers(),
+                                 json={"display_name": "Listed-Newest", "seats_purchased": 2}).json()
+    listed = control(server, "GET", "/workspaces").json()["workspaces"]
+    assert listed[0]["workspace_id"] == created["workspace_id"]
+    for item in listed:
+        assert item == control(server, "GET", f"/workspaces/{item['workspace_id']}").json()
+    theirs = control(server, "GET", "/workspaces", partner="other-partner").json()["workspaces"]
+    assert [w["workspace_id"] for w in theirs] == ["other-workspace"]
+
+
+def test_list_workspaces_limit(server):
+    assert len(control(server, "GET", "/workspaces", params={"limit": 1}).json()["workspaces"]) == 1
+    for bad in (0, 201, "x"):
+        assert_error(control(server, "GET", "/workspaces", params={"limit": bad}), 400, "invalid_request")
+    assert_error(server.client.get("/sandbox/v1/workspaces"), 401, "missing_header")
+
+
+# --- the journal's explanations and the HAR export ---------------------------------------------------
+
+def test_every_error_code_has_an_explanation():
+    assert set(EXPLANATIONS) == set(CODES)
+    assert all(len(text) > 20 and text.endswith(".") for text in EXPLANATIONS.values())
+
+
+def test_each_error_entry_says_why_in_words(server):
+    server.client.get(API + "/workspaces/nope", headers=auth_headers())
+    server.issue("qa-workspace", 8, json={"expires_in_hours": 0})
+    server.issue("qa-workspace", 8)
+    ok, invalid, missing = control(server, "GET", "/requests", params={"limit": 3}).json()["requests"]
+    assert ok["status"] == 200 and ok["error"] is None
+    assert invalid["error"]["code"] == "invalid_request" and "expires_in_hours" in invalid["error"]["description"]
+    assert invalid["error"]["explanation"] == EXPLANATIONS["invalid_request"]
+    assert missing["error"] == {"code": "workspace_not_found", "description": "Workspace 'nope' was not found",
+                                "explanation": EXPLANATIONS["workspace_not_found"]}
+    assert missing["query"] == "" and missing["duration_ms"] >= 0
+    assert missing["response_headers"]["content-type"] == "application/json"
+
+
+def test_the_har_export_is_the_journal_oldest_first_without_secrets(server):
+    issued = server.issue("qa-workspace", 9).json()
+    link_token = issued["qr_link"].rsplit("/", 1)[1]
+    public = server.client.get(API + "/workspaces/qa-workspace/api-token", headers=auth_headers()).json()["token"]
+    server.client.get(API + "/workspaces/nope", headers=auth_headers(), params={"a": "1"})
+    server.issue("other-workspace", 7007, partner="other-partner")
+    r = control(server, "GET", "/requests/har")
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == 'attachment; filename="partner-sandbox-sandbox-partner.har"'
+    log = r.json()["log"]
+    assert log["version"] == "1.2" and log["creator"]["name"] == "partner-sandbox"
+    entries = log["entries"]
+    journal = control(server, "GET", "/requests", params={"limit": 200}).json()["requests"]
+    assert [e["request"]["url"] for e in entries] == [server.base_url + j["path"] + (f"?{j['query']}" if j["query"] else "")
+                                                      for j in reversed(journal)]
+    first, token, missing = entries
+    assert first["request"]["method"] == "POST" and first["response"]["status"] == 200
+    assert first["response"]["statusText"] == "OK" and "comment" not in first
+    assert missing["request"]["queryString"] == [{"name": "a", "value": "1"}]
+    assert missing["response"]["status"] == 404 and missing["comment"].startswith("workspace_not_found: ")
+    assert {"name": "authorization", "value": "<redacted>"} in missing["request"]["headers"]
+    assert all(e["timings"]["wait"] == e["time"] >= 0 for e in entries)
+    assert [e["startedDateTime"] for e in entries] == sorted(e["startedDateTime"] for e in entries)
+    for secret in (link_token, public, "Bearer ", "other-workspace"):
+        assert secret not in r.text
+    assert not re.search(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.", r.text)
+    assert len(control(server, "GET", "/requests/har", params={"limit": 1}).json()["log"]["entries"]) == 1
+    assert_error(control(server, "GET", "/requests/har", params={"limit": 0}), 400, "invalid_request")
+
+
+# --- the signature shown for each webhook attempt ----------------------------------------------------
+
+def test_each_attempt_shows_the_signature_the_receiver_got_by_its_claims(server):
+    receiver = Receiver(fail_first=1)
+    control(server, "PUT", "/webhook", json={"url": receiver.url})
+    try:
+        server.client.post(API + "/workspaces/qa-workspace/api-token", headers=auth_headers())
+        receiver.wait_for(1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            [event] = control(server, "GET", "/webhook/deliveries").json()["deliveries"]
+            if event["status"] == "delivered":
+                break
+            time.sleep(0.05)
+        assert [a["status_code"] for a in event["attempts"]] == [500, 204]
+        for attempt, sent in zip(event["attempts"], receiver.attempts, strict=True):
+            claims = jwt.decode(sent["signature"], SECRETS["sandbox-partner"], algorithms=["HS256"],
+                                options={"verify_exp": False, "verify_nbf": False})
+            assert attempt["signature"] == {"header": "X-TL-Signature", "alg": "HS256", "claims": claims}
+            assert claims["nbf"] == int(datetime.fromisoformat(attempt["at"]).timestamp()) - 60
+        assert "eyJ" not in json.dumps(event)  # the signature itself is never kept
+    finally:
+        control(server, "DELETE", "/webhook")
+        receiver.stop()
+
+
+def test_an_attempt_that_made_no_request_shows_no_signature(start_app):
+    server = start_app("--webhook-hosts", "receiver.invalid", "--webhook-attempts", "1")
+    control(server, "PUT", "/webhook", json={"url": "http://127.0.0.1:9/hooks"})
+    server.client.post(API + "/workspaces/qa-workspace/api-token", headers=auth_headers())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        [event] = control(server, "GET", "/webhook/deliveries").json()["deliveries"]
+        if event["status"] == "failed":
+            break
+        time.sleep(0.05)
+    [attempt] = event["attempts"]
+    assert attempt["error"] == "host not allowed (--webhook-hosts)" and attempt["signature"] is None
