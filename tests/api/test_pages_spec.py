@@ -62,11 +62,11 @@ def documented(operation_id: str, r) -> None:
 
 
 def test_the_spec_is_the_route_table(tmp_path):
-    """The app's routes under /qr/ are pages.yaml's operations, each to its operationId's handler
-    (HEAD comes with each GET); none of them is left to connexion."""
+    """The app's routes under /qr/ and at / are pages.yaml's operations, each to its operationId's
+    handler (HEAD comes with each GET); none of them is left to connexion."""
     app = create_app(Settings(db=str(tmp_path / "sandbox.db"), fixtures=TEST_WORLD))
     mounted = {(method, route.path, route.endpoint) for route in app._middleware_app.router.routes
-               if route.path.startswith("/qr/") for method in route.methods}
+               if route.path.startswith("/qr/") or route.path == "/" for method in route.methods}
     written = set()
     for method, path, op in OPERATIONS.values():
         module, _, function = handler_name(op["operationId"], op["tags"]).rpartition(".")
@@ -86,6 +86,7 @@ def test_every_answer_is_one_pages_yaml_writes_down_and_each_it_writes_down_is_g
         seen.add((operation_id, status))
         return r
 
+    check("getDashboard", client.get("/"), 200)
     link = local(server, server.qr_link(WORKSPACE, 230))
     check("getLinkPage", client.get(link), 200)
     check("getLinkPage", client.get(link, params={"display_mode": "embedding"}), 200)
@@ -164,7 +165,8 @@ def test_each_pages_csp_allows_exactly_the_inline_style_and_scripts_it_carries(s
     control(server, "PUT", f"/workspaces/{WORKSPACE}/users/235/next-failure", json={"cause": "banned"})
     pages += [client.post(link + "/scan"), client.post(link + "/scan"), client.get(link),
               client.get(link, params={"display_mode": "embedding"})]
-    assert [p.status_code for p in pages] == [200, 200, 200, 404, 409, 200, 410, 410]
+    pages.append(client.get("/"))  # the dashboard: its own style and script, fetching its origin
+    assert [p.status_code for p in pages] == [200, 200, 200, 404, 409, 200, 410, 410, 200]
     for page in pages:
         html = page.text
         directives = {d.split()[0]: d.split()[1:] for d in page.headers["content-security-policy"].split("; ")}
@@ -173,7 +175,9 @@ def test_each_pages_csp_allows_exactly_the_inline_style_and_scripts_it_carries(s
         assert directives["script-src"] == [_sha256(s) for s in scripts] and len(scripts) in (1, 2)
         assert directives["style-src"] == [_sha256(s) for s in styles] and len(styles) == 1
         assert "<script" not in re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # no other scripts
-        assert (len(scripts) == 2) == ("connect-src 'self'" in page.headers["content-security-policy"])
+        dashboard = page.url.path == "/"
+        assert (len(scripts) == 2 or dashboard) == ("connect-src 'self'" in page.headers["content-security-policy"])
+        assert ("form-action 'none'" in page.headers["content-security-policy"]) == dashboard
         # one line of HTML, as the pages always were: no whitespace between elements from the templates' layout
         assert "\n" not in re.sub(r"<(script|style)>.*?</\1>", "", html, flags=re.S)
 

@@ -19,3 +19,6 @@ STYLE = _inline("page.css")
 COUNTDOWN_SCRIPT = _inline("countdown.js")
 # The embedded page's postMessage protocol with the partner's page (see the file).
 EMBED_SCRIPT = _inline("embed.js")
+# The dashboard at / (its own style and script: it shares nothing with the link pages).
+DASHBOARD_STYLE = _inline("dashboard.css")
+DASHBOARD_SCRIPT = _inline("dashboard.js")

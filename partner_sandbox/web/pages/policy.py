@@ -9,7 +9,7 @@ import hashlib
 
 from ...domain import embedding
 from ..guard import API_CSP
-from .assets import COUNTDOWN_SCRIPT, EMBED_SCRIPT, STYLE
+from .assets import COUNTDOWN_SCRIPT, DASHBOARD_SCRIPT, DASHBOARD_STYLE, EMBED_SCRIPT, STYLE
 
 
 def sha256(text: str) -> str:
@@ -17,11 +17,12 @@ def sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def _csp(scripts: tuple[str, ...], *, fetches: bool, frame_ancestors: str) -> str:
+def _csp(scripts: tuple[str, ...], *, fetches: bool, frame_ancestors: str, style: str = STYLE,
+         form_action: str = "'self'") -> str:
     """A page's policy: nothing but its own inline style and scripts (by hash) and data: images."""
     connect = " connect-src 'self';" if fetches else ""
-    return (f"default-src 'none'; style-src {sha256(STYLE)}; script-src {' '.join(map(sha256, scripts))};"
-            f" img-src 'self' data:;{connect} form-action 'self'; base-uri 'none'; {frame_ancestors}")
+    return (f"default-src 'none'; style-src {sha256(style)}; script-src {' '.join(map(sha256, scripts))};"
+            f" img-src 'self' data:;{connect} form-action {form_action}; base-uri 'none'; {frame_ancestors}")
 
 
 # A standalone page: the countdown script only, framed by nobody.
@@ -43,3 +44,11 @@ FLOW_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": API_CSP[
 def embedded_headers(origins: list[str]) -> dict[str, str]:
     """The embedded page's headers: framed only by the partner's embedding origins."""
     return {**_EMBEDDED_HEADERS, "Content-Security-Policy": _EMBEDDED_CSP + embedding.frame_ancestors(origins)}
+
+# The dashboard: its own style and script, fetching the APIs of its own origin only; its forms are
+# the script's (they post nowhere); framed by nobody.
+DASHBOARD_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": _csp((DASHBOARD_SCRIPT,), fetches=True, frame_ancestors="frame-ancestors 'none'",
+                                    style=DASHBOARD_STYLE, form_action="'none'"),
+}

@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.ext import Extension
 
 from ...domain.clock import rfc3339
-from .assets import COUNTDOWN_SCRIPT, EMBED_SCRIPT, STYLE
+from .assets import COUNTDOWN_SCRIPT, DASHBOARD_SCRIPT, DASHBOARD_STYLE, EMBED_SCRIPT, STYLE
 
 _LAYOUT = re.compile(r"\n[ \t]*")
 
@@ -32,7 +32,8 @@ ENVIRONMENT = Environment(
 )
 ENVIRONMENT.filters["rfc3339"] = rfc3339
 # What base.html inlines: the same text policy.py hashes.
-ENVIRONMENT.globals.update(style=STYLE, countdown_script=COUNTDOWN_SCRIPT, embed_script=EMBED_SCRIPT)
+ENVIRONMENT.globals.update(style=STYLE, countdown_script=COUNTDOWN_SCRIPT, embed_script=EMBED_SCRIPT,
+                           dashboard_style=DASHBOARD_STYLE, dashboard_script=DASHBOARD_SCRIPT)
 
 
 def render(template: str, **context) -> str:

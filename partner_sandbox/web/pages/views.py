@@ -9,7 +9,7 @@ from starlette.responses import HTMLResponse
 
 from ...domain.model import LinkRecord, WhatsAppAccount
 from ...services.sandbox import LinkPage
-from .policy import PAGE_HEADERS, embedded_headers
+from .policy import DASHBOARD_HEADERS, PAGE_HEADERS, embedded_headers
 from .qrcodes import qr_svg
 from .templating import render
 
@@ -59,3 +59,11 @@ def gone_page(link: LinkRecord, state: str, embedded_in: list[str] | None = None
 
 def not_found_page() -> HTMLResponse:
     return _page("not_found.html", 404)
+
+
+def dashboard_page() -> HTMLResponse:
+    """The dashboard at /: the same for everyone (its script signs in and reads the APIs)."""
+    return HTMLResponse(_DASHBOARD, headers=DASHBOARD_HEADERS)
+
+
+_DASHBOARD = render("dashboard.html")
