@@ -91,6 +91,54 @@ def measure_sandbox(label: str, world: Path, db: Path, args: argparse.Namespace,
     return rows
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and of its child processes (the server's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def measure_dashboard_poll(world: Path, db: Path, args: argparse.Namespace, cycles: int = 200) -> dict:
+    """What the dashboard's polling costs the server: the page's cycle (its four GETs at once:
+    clock, workspaces, the last 50 requests, the last 50 deliveries) for the bench partner, run
+    `cycles` times one after another; the server's CPU per cycle and its share of one core at one
+    cycle every 2 s (the page's interval)."""
+    import asyncio
+
+    import httpx
+
+    port = free_port()
+    sandbox, _ = server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz")
+    headers = {"Authorization": f"Bearer {token()}", "X-TL-Partner-Id": PARTNER}
+    paths = ["/sandbox/v1/clock", "/sandbox/v1/workspaces", "/sandbox/v1/requests?limit=50",
+             "/sandbox/v1/webhook/deliveries?limit=50"]
+
+    async def run() -> float:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+            for _ in range(50):  # the journal holds 50 requests, as after a partner's test run
+                await client.post(f"/partner/api/v1/workspaces/{SMALL}/users/{args.users + 3}/qr")
+            for _ in range(10):  # warm-up
+                await asyncio.gather(*(client.get(p) for p in paths))
+            cpu_before, started = cpu_seconds(sandbox.pid), time.perf_counter()
+            for _ in range(cycles):
+                answers = await asyncio.gather(*(client.get(p) for p in paths))
+                assert all(a.status_code == 200 for a in answers), [a.status_code for a in answers]
+            return (cpu_seconds(sandbox.pid) - cpu_before, time.perf_counter() - started)
+
+    cpu, wall = asyncio.run(run())
+    sandbox.stop()
+    return {"cycle_ms": round(wall / cycles * 1000, 2), "server_cpu_ms": round(cpu / cycles * 1000, 2),
+            "core_share_at_2s": round(cpu / cycles / 2.0, 4),
+            "workspace_users": args.users + 5}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -139,6 +187,8 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
     results.update(measure_sandbox("sandbox", world, tmp / "bench.db", args, wrk_env))
 
+    dashboard = measure_dashboard_poll(world, tmp / "dashboard.db", args)
+
     if args.scale_users:
         big = write_world(tmp / "scale-world.yaml", args.scale_users)
         port = free_port()
@@ -168,8 +218,11 @@ def main() -> None:
     print(f"{'server':50}" + "".join(f"{c:>15}" for c in cols))
     for name, row in results.items():
         print(f"{name:50}" + "".join(f"{row.get(c, ''):>15}" for c in cols))
+    print(f"\ndashboard poll cycle (4 GETs at once, {dashboard['workspace_users']} users in the partner's workspaces):"
+          f" {dashboard['cycle_ms']} ms a cycle, {dashboard['server_cpu_ms']} ms of server CPU a cycle,"
+          f" {dashboard['core_share_at_2s'] * 100:.2f}% of one core at one cycle every 2 s")
     document = {"config": vars(args) | {"json": str(args.json) if args.json else None, "cores": os.cpu_count()},
-                "results": results}
+                "results": results, "dashboard_poll": dashboard}
     print("\n" + json.dumps(document, indent=2))
     if args.json:
         args.json.write_text(json.dumps(document, indent=2))
