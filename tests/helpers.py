@@ -55,3 +55,19 @@ def control(server, method: str, path: str, *, partner: str = "sandbox-partner",
     """A call to the control API (/sandbox/v1) with a fresh token for `partner`."""
     headers = {**auth_headers(partner), **kwargs.pop("headers", {})}
     return server.client.request(method, "/sandbox/v1" + path, headers=headers, **kwargs)
+
+
+def deliveries(server, partner="sandbox-partner"):
+    """The partner's webhook delivery log (the control API's listDeliveries)."""
+    return control(server, "GET", "/webhook/deliveries", partner=partner).json()["deliveries"]
+
+
+def wait_status(server, status, count, timeout=20):
+    """The delivery log once `count` of its events have `status` (pending, delivered, failed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = deliveries(server)
+        if sum(1 for d in found if d["status"] == status) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not {count} {status}: {deliveries(server)}")

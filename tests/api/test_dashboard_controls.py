@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from partner_sandbox.errors import CODES, EXPLANATIONS
-from tests.helpers import assert_error, auth_headers, control
+from tests.helpers import assert_error, auth_headers, control, wait_status
 from tests.receivers import Receiver
 
 SECRETS = {"sandbox-partner": "sandbox-partner-secret-for-local-testing",
@@ -161,12 +161,7 @@ def test_each_attempt_shows_the_signature_the_receiver_got_by_its_claims(server)
     try:
         server.client.post(API + "/workspaces/qa-workspace/api-token", headers=auth_headers())
         receiver.wait_for(1)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            [event] = control(server, "GET", "/webhook/deliveries").json()["deliveries"]
-            if event["status"] == "delivered":
-                break
-            time.sleep(0.05)
+        [event] = wait_status(server, "delivered", 1)
         assert [a["status_code"] for a in event["attempts"]] == [500, 204]
         for attempt, sent in zip(event["attempts"], receiver.attempts, strict=True):
             claims = jwt.decode(sent["signature"], SECRETS["sandbox-partner"], algorithms=["HS256"],
@@ -183,11 +178,6 @@ def test_an_attempt_that_made_no_request_shows_no_signature(start_app):
     server = start_app("--webhook-hosts", "receiver.invalid", "--webhook-attempts", "1")
     control(server, "PUT", "/webhook", json={"url": "http://127.0.0.1:9/hooks"})
     server.client.post(API + "/workspaces/qa-workspace/api-token", headers=auth_headers())
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        [event] = control(server, "GET", "/webhook/deliveries").json()["deliveries"]
-        if event["status"] == "failed":
-            break
-        time.sleep(0.05)
+    [event] = wait_status(server, "failed", 1)
     [attempt] = event["attempts"]
     assert attempt["error"] == "host not allowed (--webhook-hosts)" and attempt["signature"] is None

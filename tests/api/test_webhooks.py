@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.helpers import ROOT, assert_error, auth_headers, control, free_port
+from tests.helpers import ROOT, assert_error, auth_headers, control, deliveries, free_port, wait_status
 from tests.receivers import Receiver
 
 
@@ -25,18 +25,6 @@ def set_webhook(server, url, partner="sandbox-partner"):
     assert r.status_code == 200, r.text
 
 
-def deliveries(server, partner="sandbox-partner"):
-    return control(server, "GET", "/webhook/deliveries", partner=partner).json()["deliveries"]
-
-
-def wait_status(server, status, count, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = deliveries(server)
-        if sum(1 for d in found if d["status"] == status) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not {count} {status}: {deliveries(server)}")
 
 
 def test_the_full_flow_delivers_connected_then_disconnected(start_app, receiver):
