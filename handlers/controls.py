@@ -19,10 +19,11 @@ async def create_token(body: dict):
         **JSON, "Cache-Control": "no-store"}
 
 
-async def list_workspaces(token_info: dict, limit: int = 50):
+async def list_workspaces(token_info: dict, limit: int = 50, users: int = 100):
     sandbox = request.state.sandbox
     world = sandbox.workspaces_of(token_info["partner_id"], limit)
-    return {"workspaces": [views.workspace_details(d, sandbox.link_url) for d in world]}, 200, JSON
+    return {"workspaces": [{**views.workspace_details(d, sandbox.link_url, users=users), "users_total": len(d.members)}
+                           for d in world]}, 200, JSON
 
 
 async def get_workspace_state(workspace_id: str, token_info: dict):

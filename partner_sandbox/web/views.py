@@ -70,9 +70,16 @@ def created_users(record, members) -> dict:
             "users": [member(m) for m in members]}
 
 
-def workspace_details(details, link_url) -> dict:
-    """PartnerAPIWorkspaceExtendedResponse; `link_url` makes a link's URL from its token."""
+def workspace_details(details, link_url, *, users: int | None = None) -> dict:
+    """PartnerAPIWorkspaceExtendedResponse; `link_url` makes a link's URL from its token. With `users`,
+    only the first that many users, and their accounts and links (the control API's listWorkspaces)."""
     record, plan, usage = details.workspace, details.plan, details.usage
+    members, accounts, links = details.members, details.accounts, details.links
+    if users is not None and len(members) > users:
+        members = members[:users]
+        listed = {m.user_id for m in members}
+        accounts = [(user_id, acc) for user_id, acc in accounts if user_id in listed]
+        links = [link for link in links if link[0] in listed]
     period = {"period_start": rfc3339(usage.period_start), "period_end": rfc3339(usage.period_end)}
     non_recurring = {"remaining_balance": usage.non_recurring_balance}
     if usage.non_recurring_updated_at is not None:
@@ -84,10 +91,10 @@ def workspace_details(details, link_url) -> dict:
         "messages_quota": {"total": plan.messages, "used": usage.messages, **period},
         "api_calls_quota": {"total": plan.api_calls, "used": usage.api_calls, **period},
         "non_recurring_quota": non_recurring,
-        "users": [member(m) for m in details.members],
-        "whatsapp_accounts": [whatsapp_account(user_id, acc) for user_id, acc in details.accounts],
+        "users": [member(m) for m in members],
+        "whatsapp_accounts": [whatsapp_account(user_id, acc) for user_id, acc in accounts],
         "qr_links": [{"qr_link": link_url(token), "user_id": user_id, "expires_at": rfc3339(expires)}
-                     for user_id, token, expires in details.links],
+                     for user_id, token, expires in links],
     }
 
 

@@ -87,12 +87,31 @@ def test_list_workspaces_is_the_callers_managed_workspaces_newest_first_each_its
     assert sorted(ids) == ["my-first-workspace", "qa-connected", "qa-workspace"]  # not billed-workspace
     created = server.client.post(API + "/workspaces", headers=auth_headers(),
                                  json={"display_name": "Listed-Newest", "seats_purchased": 2}).json()
-    listed = control(server, "GET", "/workspaces").json()["workspaces"]
+    listed = control(server, "GET", "/workspaces", params={"users": 1000}).json()["workspaces"]
     assert listed[0]["workspace_id"] == created["workspace_id"]
     for item in listed:
+        total = item.pop("users_total")
         assert item == control(server, "GET", f"/workspaces/{item['workspace_id']}").json()
+        assert total == len(item["users"])
     theirs = control(server, "GET", "/workspaces", partner="other-partner").json()["workspaces"]
     assert [w["workspace_id"] for w in theirs] == ["other-workspace"]
+
+
+def test_list_workspaces_lists_the_first_users_of_each_and_only_their_accounts_and_links(server):
+    server.issue("qa-connected", 1001)
+    server.issue("qa-connected", 1007)
+    whole = control(server, "GET", "/workspaces/qa-connected").json()
+    assert len(whole["users"]) > 2 and whole["whatsapp_accounts"]
+    [item] = [w for w in control(server, "GET", "/workspaces", params={"users": 2}).json()["workspaces"]
+              if w["workspace_id"] == "qa-connected"]
+    assert item["users"] == whole["users"][:2] and item["users_total"] == len(whole["users"])
+    listed = {u["user_id"] for u in item["users"]}
+    assert item["whatsapp_accounts"] == [a for a in whole["whatsapp_accounts"] if a["user_id"] in listed]
+    assert item["qr_links"] == [q for q in whole["qr_links"] if q["user_id"] in listed]
+    assert len(item["qr_links"]) == 1 < len(whole["qr_links"]) and len(item["whatsapp_accounts"]) < len(whole["whatsapp_accounts"])
+    assert item["seats"] == whole["seats"]
+    for bad in (0, 1001, "x"):
+        assert_error(control(server, "GET", "/workspaces", params={"users": bad}), 400, "invalid_request")
 
 
 def test_list_workspaces_limit(server):

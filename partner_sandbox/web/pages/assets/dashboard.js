@@ -229,7 +229,9 @@
         quota("Public API calls", ws.api_calls_quota, period(ws.api_calls_quota)),
         h("div", {"class": "quota"}, "Non-recurring balance", h("b", {text: ws.non_recurring_quota.remaining_balance})))],
       [h("div", {"class": "table"}, h("table", null,
-        h("caption", {"class": "muted", text: "Users of " + ws.workspace_id}),
+        h("caption", {"class": "muted", text: ws.users_total > ws.users.length
+          ? "The first " + ws.users.length + " of the " + ws.users_total + " users of " + ws.workspace_id
+          : "Users of " + ws.workspace_id}),
         h("thead", null, h("tr", null, ["User", "Name", "Role", "Status", "WhatsApp", "Active QR link"].map(function (t) { return h("th", {scope: "col", "class": t === "Role" ? "role" : null, text: t}); }))),
         h("tbody", null, rows)))]];
   }
