@@ -4,6 +4,8 @@ thread holding the store's lock would wait for the GIL (see Performance in the R
 
 from __future__ import annotations
 
+import re
+
 from connexion import request
 
 from partner_sandbox.web import views
@@ -21,9 +23,8 @@ async def create_token(body: dict):
 
 async def list_workspaces(token_info: dict, limit: int = 50, users: int = 100):
     sandbox = request.state.sandbox
-    world = sandbox.workspaces_of(token_info["partner_id"], limit)
-    return {"workspaces": [{**views.workspace_details(d, sandbox.link_url, users=users), "users_total": len(d.members)}
-                           for d in world]}, 200, JSON
+    world = sandbox.workspaces_of(token_info["partner_id"], limit, users)
+    return {"workspaces": [views.workspace_details(d, sandbox.link_url) for d in world]}, 200, JSON
 
 
 async def get_workspace_state(workspace_id: str, token_info: dict):
@@ -98,7 +99,7 @@ async def export_requests(token_info: dict, limit: int = 200):
     entries = [views.journal_entry(e) for e in sandbox.journal(partner_id, limit)]
     return har(entries, sandbox.settings.base_url), 200, {
         "Content-Type": "application/json", "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="partner-sandbox-{partner_id}.har"'}
+        "Content-Disposition": f'attachment; filename="partner-sandbox-{re.sub(r"[^A-Za-z0-9._-]", "_", partner_id)}.har"'}
 
 
 async def get_webhook(token_info: dict):

@@ -27,7 +27,9 @@ def redact_link_tokens(text: str) -> str:
 
 
 def redact_secrets(text: str) -> str:
-    """A response body as the request journal keeps it: link tokens and Public API tokens redacted."""
+    """A query, a request body or a response body as the request journal keeps it: link tokens,
+    Public API tokens, JWTs and bearer credentials redacted."""
+    text = _JWT.sub(REDACTED, _BEARER.sub(r"\1" + REDACTED, text))
     return _TOKEN_FIELD.sub(r"\1" + REDACTED + r"\2", redact_link_tokens(text))
 
 
@@ -35,8 +37,6 @@ def redact_log_text(text: str) -> str:
     """A log line with every secret this module knows of redacted."""
     text = _QUERY.sub(r"\1?" + REDACTED, text)
     text = _USERINFO.sub(r"\1" + REDACTED + "@", text)
-    text = _BEARER.sub(r"\1" + REDACTED, text)
-    text = _JWT.sub(REDACTED, text)
     return redact_secrets(text)
 
 

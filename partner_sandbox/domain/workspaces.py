@@ -131,6 +131,7 @@ class Details:
     members: list[Member]
     accounts: list[tuple[int, WhatsAppAccount]]  # by user id
     links: list[tuple[int, str, datetime]]  # (user id, raw token, expires at) of the active links
+    users_total: int | None = None  # how many users the workspace has, when `members` lists only the first
 
 
 def current_usage(tx: WorkspaceTx, workspace_id: str, now: datetime) -> Usage:
@@ -142,17 +143,25 @@ def current_usage(tx: WorkspaceTx, workspace_id: str, now: datetime) -> Usage:
     return Usage(start, end, messages, api_calls, balance, updated)
 
 
-def workspace_details(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, now: datetime) -> Details:
+def workspace_details(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, now: datetime,
+                      users: int | None = None) -> Details:
+    """The workspace's details; with `users`, only its first that many users (by id) with their
+    accounts and links, read as such (the cost does not grow with the workspace), and how many in all."""
     owned_workspace(tx, partner_id, workspace_id)
     record = tx.workspace_record(workspace_id)
-    links = [(user_id, token, expires) for user_id, token, expires in tx.open_links(workspace_id) if now < expires]
-    return Details(record, tx.partner_plan(partner_id), current_usage(tx, workspace_id, now), tx.members(workspace_id),
-                   tx.accounts(workspace_id), links)
+    members = tx.members(workspace_id, limit=users)
+    through = members[-1].user_id if users is not None and members else None
+    total = tx.member_count(workspace_id) if users is not None else None
+    links = [(user_id, token, expires) for user_id, token, expires in tx.open_links(workspace_id, through)
+             if now < expires]
+    return Details(record, tx.partner_plan(partner_id), current_usage(tx, workspace_id, now), members,
+                   tx.accounts(workspace_id, through), links, total)
 
 
-def partner_world(tx: WorkspaceTx, *, partner_id: str, now: datetime, limit: int) -> list[Details]:
-    """The details of the partner's workspaces the Partner API manages, newest first (at most `limit`)."""
-    return [workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+def partner_world(tx: WorkspaceTx, *, partner_id: str, now: datetime, limit: int, users: int) -> list[Details]:
+    """The details of the partner's workspaces the Partner API manages, newest first (at most `limit`),
+    each with its first `users` users."""
+    return [workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now, users=users)
             for workspace_id in tx.partner_workspaces(partner_id, limit)]
 
 

@@ -21,8 +21,8 @@ class Controls(Services):
         """A Partner API token (and its exp) for a partner id and its secret."""
         return self.authenticator.sign_in(partner_id, secret)
 
-    def workspaces_of(self, partner_id: str, limit: int) -> list[workspaces.Details]:
-        return self._at_partner_time(partner_id, workspaces.partner_world, limit=limit)
+    def workspaces_of(self, partner_id: str, limit: int, users: int) -> list[workspaces.Details]:
+        return self._at_partner_time(partner_id, workspaces.partner_world, limit=limit, users=users)
 
     def user_view(self, partner_id: str, workspace_id: str, user_id: int) -> accounts.UserView:
         return self._at_partner_time(partner_id, accounts.user_view, workspace_id=workspace_id, user_id=user_id)

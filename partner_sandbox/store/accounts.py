@@ -10,7 +10,7 @@ from ..domain.model import WhatsAppAccount
 from .encoding import opt_instant, to_us
 from .schema import users
 from .workspaces import OF_USER
-from .statements import InsertFn, Statement, Row, Rows, statement
+from .statements import LAST_ID, InsertFn, Statement, Row, Rows, statement
 
 
 
@@ -29,7 +29,8 @@ def _account_of(_: InsertFn) -> Statement:
 def _accounts(_: InsertFn) -> Statement:
     return select(users.c.user_id, users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at,
                   users.c.wa_disconnected_at).where(users.c.workspace_id == bindparam("workspace_id"),
-                                                    users.c.wa_account_id.is_not(None)).order_by(users.c.user_id)
+                                                    users.c.wa_account_id.is_not(None),
+                                                    users.c.user_id <= bindparam("through")).order_by(users.c.user_id)
 
 
 @statement
@@ -48,9 +49,11 @@ class AccountRows(Rows):
         row = self._one(_account_of, workspace_id=workspace_id, user_id=user_id)
         return _account(row) if row else None
 
-    def accounts(self, workspace_id: str) -> list[tuple[int, WhatsAppAccount]]:
-        """Every account a user of the workspace has had (connected or not), by user."""
-        return [(row["user_id"], _account(row)) for row in self._all(_accounts, workspace_id=workspace_id)]
+    def accounts(self, workspace_id: str, through: int | None = None) -> list[tuple[int, WhatsAppAccount]]:
+        """Every account a user of the workspace has had (connected or not), by user; with `through`,
+        of the users with ids up to it."""
+        return [(row["user_id"], _account(row)) for row in self._all(_accounts, workspace_id=workspace_id,
+                                                                      through=LAST_ID if through is None else through)]
 
     def connect_whatsapp(self, workspace_id: str, user_id: int, account: WhatsAppAccount, at: datetime) -> None:
         self._run(connect_statement, workspace_id=workspace_id, user_id=user_id, account_id=account.account_id,

@@ -39,7 +39,7 @@ def _trim(_: InsertFn) -> Statement:
 
 @statement
 def _entries(_: InsertFn) -> Statement:
-    return select(journal.c.entry).where(_PARTNERS_ENTRIES).order_by(journal.c.id.desc()).limit(bindparam("limit"))
+    return select(journal.c.id, journal.c.entry).where(_PARTNERS_ENTRIES).order_by(journal.c.id.desc()).limit(bindparam("limit"))
 
 
 @statement
@@ -68,7 +68,9 @@ class JournalRows(Rows):
             self._run(_trim, partner_id=partner_id, keep=JOURNAL_LIMIT)
 
     def journal(self, partner_id: str, limit: int) -> list[dict[str, Any]]:
-        return [json.loads(row["entry"]) for row in self._all(_entries, partner_id=partner_id, limit=limit)]
+        """The partner's newest entries, newest first, each with its `id` (ascending with time)."""
+        return [{"id": row["id"], **json.loads(row["entry"])}
+                for row in self._all(_entries, partner_id=partner_id, limit=limit)]
 
     def rate_bucket(self, key: str, full: float, now: float) -> tuple[float, float]:
         """(tokens, at) of `key`'s bucket, locked until the transaction ends; a new bucket is full."""

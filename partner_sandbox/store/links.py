@@ -11,7 +11,7 @@ from ..domain.model import Flow, LinkRecord, OpenLink
 from .encoding import from_us, opt_instant, opt_us, to_us
 from .schema import link_flows, links, users, workspaces
 from .workspaces import OF_USER
-from .statements import InsertFn, Statement, Row, Rows, statement, upsert
+from .statements import LAST_ID, InsertFn, Statement, Row, Rows, statement, upsert
 
 _LINK = select(links.c.id, links.c.workspace_id, links.c.user_id, workspaces.c.partner_id, links.c.status,
                links.c.issued_at, links.c.expires_at, links.c.closed_at).join(
@@ -58,8 +58,8 @@ def _link_by_digest(_: InsertFn) -> Statement:
 @statement
 def _open_links(_: InsertFn) -> Statement:
     return select(links.c.user_id, links.c.token, links.c.expires_at).where(
-        links.c.workspace_id == bindparam("workspace_id"), links.c.status == "active", links.c.token.is_not(None)
-    ).order_by(links.c.user_id)
+        links.c.workspace_id == bindparam("workspace_id"), links.c.status == "active", links.c.token.is_not(None),
+        links.c.user_id <= bindparam("through")).order_by(links.c.user_id)
 
 
 @statement
@@ -103,10 +103,11 @@ class LinkRows(Rows):
         row = self._one(_link_by_digest, digest=digest)
         return _link(row) if row else None
 
-    def open_links(self, workspace_id: str) -> list[tuple[int, str, datetime]]:
-        """(user id, raw token, expires at) of the links the store records as active."""
+    def open_links(self, workspace_id: str, through: int | None = None) -> list[tuple[int, str, datetime]]:
+        """(user id, raw token, expires at) of the links the store records as active; with `through`,
+        of the users with ids up to it."""
         return [(r["user_id"], r["token"], from_us(r["expires_at"]))
-                for r in self._all(_open_links, workspace_id=workspace_id)]
+                for r in self._all(_open_links, workspace_id=workspace_id, through=LAST_ID if through is None else through)]
 
     # --- the pairing flow of a link's page, and forced failures -------------------------------------
 

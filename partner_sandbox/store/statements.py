@@ -18,6 +18,9 @@ from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.expression import ClauseElement
 
 Row: TypeAlias = Any  # sqlite3.Row or psycopg's dict row: both read by column name
+# Bound values meaning "no bound": a LIMIT no query reaches, and the largest id a BIGINT holds.
+ALL = 2**62
+LAST_ID = 2**63 - 1
 Params: TypeAlias = Mapping[str, Any]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, false, func, select, update
 from ..domain.model import Member, Plan, UserState, Workspace, WorkspaceState
 from .encoding import from_us, opt_instant, opt_us, to_us
 from .schema import counters, partners, users, workspaces
-from .statements import InsertFn, Statement, Row, Rows, statement
+from .statements import ALL, InsertFn, Statement, Row, Rows, statement
 
 _THE_WORKSPACE = workspaces.c.id == bindparam("workspace_id")
 OF_USER = (users.c.workspace_id == bindparam("workspace_id"), users.c.user_id == bindparam("user_id"))
@@ -85,7 +85,13 @@ def add_members_statement(insert: InsertFn) -> Statement:
 @statement
 def _members(_: InsertFn) -> Statement:
     return select(users.c.user_id, users.c.display_name, users.c.role, users.c.email, users.c.status,
-                  users.c.created_at).where(users.c.workspace_id == bindparam("workspace_id")).order_by(users.c.user_id)
+                  users.c.created_at).where(users.c.workspace_id == bindparam("workspace_id")).order_by(
+        users.c.user_id).limit(bindparam("limit"))
+
+
+@statement
+def _member_count(_: InsertFn) -> Statement:
+    return select(func.count().label("count")).where(users.c.workspace_id == bindparam("workspace_id"))
 
 
 @statement
@@ -172,9 +178,14 @@ class WorkspaceRows(Rows):
     def add_members(self, workspace_id: str, members: list[Member]) -> None:
         self._many(add_members_statement, [member_row(workspace_id, m) for m in members])
 
-    def members(self, workspace_id: str) -> list[Member]:
+    def members(self, workspace_id: str, limit: int | None = None) -> list[Member]:
+        """The workspace's users by id; with `limit`, the first that many."""
         return [Member(r["user_id"], r["display_name"], r["role"], r["email"], r["status"], from_us(r["created_at"]))
-                for r in self._all(_members, workspace_id=workspace_id)]
+                for r in self._all(_members, workspace_id=workspace_id, limit=ALL if limit is None else limit)]
+
+    def member_count(self, workspace_id: str) -> int:
+        count: int = self._the(_member_count, workspace_id=workspace_id)["count"]
+        return count
 
     def set_user_status(self, workspace_id: str, user_id: int, status: str) -> None:
         self._run(_set_user_status, workspace_id=workspace_id, user_id=user_id, status=status)

@@ -110,7 +110,8 @@ def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, 
         partial(Guard, api_prefix=partner_doc.base_path, ip_limiter=ip_limiter, ui_paths=ui_paths,
                 client_address=ClientAddress(settings.trusted_proxies)),
         # each authenticated Partner API request, kept per partner for the control API
-        partial(RequestJournal, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets),
+        partial(RequestJournal, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets,
+                authenticate=sandbox.authenticator.authenticate),
         # a well-formed POST .../qr answered from the same spec and rule without the layers below
         partial(FastLane, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses),
         ServerErrorMiddleware,

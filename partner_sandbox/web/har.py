@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from .. import __version__
 
@@ -31,7 +31,7 @@ def _entry(entry: dict[str, Any], base_url: str) -> dict[str, Any]:
     request_headers, response_headers = entry["request_headers"], entry.get("response_headers") or {}
     request: dict[str, Any] = {
         "method": entry["method"],
-        "url": base_url + entry["path"] + (f"?{query}" if query else ""),
+        "url": base_url + quote(entry["path"], safe="/:@!$&'()*+,;=~") + (f"?{query}" if query else ""),
         "httpVersion": "HTTP/1.1",
         "cookies": [],
         "headers": _pairs(request_headers),

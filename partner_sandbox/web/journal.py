@@ -1,4 +1,5 @@
-"""The request journal: each authenticated Partner API request, kept per partner for the control API."""
+"""The request journal: each authenticated Partner API request (and each one of a path or method no
+operation has, when its credentials prove the partner), kept per partner for the control API."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ log = logging.getLogger("partner_sandbox.web.journal")
 BODY_LIMIT = 16 * 1024  # bytes of each body kept
 
 
-def _text(chunks: list[bytes]) -> str | None:
+def _text(chunks: list[bytes], redact: Callable[[str], str]) -> str | None:
     raw = b"".join(chunks)[:BODY_LIMIT]
-    return raw.decode("utf-8", errors="replace") if raw else None
+    return redact(raw.decode("utf-8", errors="replace")) if raw else None
 
 
 def _headers(pairs) -> dict[str, str]:
@@ -38,11 +39,12 @@ class RequestJournal:
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[list[tuple[str, dict]]], None],
-                 redact: Callable[[str], str]):
+                 redact: Callable[[str], str], authenticate: Callable[[str | None, str | None], str]):
         self.app = app
         self.prefix = prefix.rstrip("/") + "/"
         self.record = record
         self.redact = redact
+        self.authenticate = authenticate
         self._pending: list[tuple[str, dict]] = []
 
     def _write(self) -> None:
@@ -52,6 +54,19 @@ class RequestJournal:
                 self.record(entries)
             except ApiError as exc:  # the store is unavailable: the journal loses these entries
                 log.warning("request journal: %d entries not kept: %s", len(entries), exc.description)
+
+    def _proven(self, scope: Scope) -> str | None:
+        """The partner a request's credentials prove, for an answer given before authentication ran
+        (a path or method no operation has): such a mistake is the partner's to see too. Credentials
+        that prove nobody (or an inactive partner) keep the request out of every journal."""
+        headers = dict(scope["headers"])
+        authorization, partner = headers.get(b"authorization"), headers.get(b"x-tl-partner-id")
+        if authorization is None or partner is None:
+            return None
+        try:
+            return self.authenticate(authorization.decode("latin-1"), partner.decode("latin-1"))
+        except ApiError:
+            return None
 
     def _add(self, partner_id: str, entry: dict) -> None:
         if not self._pending:
@@ -90,8 +105,9 @@ class RequestJournal:
             await self.app(scope, receive_, send_)
         finally:
             partner_id = (context.get("token_info") or {}).get("partner_id")
+            if not partner_id and status in (404, 405):
+                partner_id = self._proven(scope)
             if partner_id:
-                body = _text(response_body)
                 entry = {
                     "time": rfc3339(arrived),
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -100,8 +116,8 @@ class RequestJournal:
                     "query": self.redact(scope.get("query_string", b"").decode("latin-1")),
                     "status": status,
                     "request_headers": _headers(scope["headers"]),
-                    "request_body": _text(request_body),
+                    "request_body": _text(request_body, self.redact),
                     "response_headers": _headers(response_headers),
-                    "response_body": self.redact(body) if body is not None else None,
+                    "response_body": _text(response_body, self.redact),
                 }
                 self._add(partner_id, entry)

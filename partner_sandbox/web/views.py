@@ -70,16 +70,11 @@ def created_users(record, members) -> dict:
             "users": [member(m) for m in members]}
 
 
-def workspace_details(details, link_url, *, users: int | None = None) -> dict:
-    """PartnerAPIWorkspaceExtendedResponse; `link_url` makes a link's URL from its token. With `users`,
-    only the first that many users, and their accounts and links (the control API's listWorkspaces)."""
+def workspace_details(details, link_url) -> dict:
+    """PartnerAPIWorkspaceExtendedResponse; `link_url` makes a link's URL from its token. Details of
+    the first users only (the control API's listWorkspaces) also say how many users there are."""
     record, plan, usage = details.workspace, details.plan, details.usage
     members, accounts, links = details.members, details.accounts, details.links
-    if users is not None and len(members) > users:
-        members = members[:users]
-        listed = {m.user_id for m in members}
-        accounts = [(user_id, acc) for user_id, acc in accounts if user_id in listed]
-        links = [link for link in links if link[0] in listed]
     period = {"period_start": rfc3339(usage.period_start), "period_end": rfc3339(usage.period_end)}
     non_recurring = {"remaining_balance": usage.non_recurring_balance}
     if usage.non_recurring_updated_at is not None:
@@ -95,6 +90,7 @@ def workspace_details(details, link_url, *, users: int | None = None) -> dict:
         "whatsapp_accounts": [whatsapp_account(user_id, acc) for user_id, acc in accounts],
         "qr_links": [{"qr_link": link_url(token), "user_id": user_id, "expires_at": rfc3339(expires)}
                      for user_id, token, expires in links],
+        **({} if details.users_total is None else {"users_total": details.users_total}),
     }
 
 

@@ -103,7 +103,7 @@ class Deliverer:
                     task.cancel()  # its lease runs out and another attempt is made later
 
     async def deliver(self, client: httpx.AsyncClient, event: OutboxEvent) -> None:
-        at = datetime.now(UTC).replace(microsecond=0)  # whole seconds: the signature's issue time
+        at = datetime.now(UTC)  # the signature is minted at it (in whole seconds)
         started = time.perf_counter()
         retry, signed = True, False
         try:

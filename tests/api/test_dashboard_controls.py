@@ -5,6 +5,7 @@ the signature shown for each webhook attempt."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from datetime import datetime
@@ -13,7 +14,9 @@ import jwt
 import pytest
 
 from partner_sandbox.errors import CODES, EXPLANATIONS
-from tests.helpers import assert_error, auth_headers, control, wait_status
+from partner_sandbox.resources import control_spec_path
+from partner_sandbox.spec import SpecDocument
+from tests.helpers import assert_error, auth_headers, control, make_token, wait_status
 from tests.receivers import Receiver
 
 SECRETS = {"sandbox-partner": "sandbox-partner-secret-for-local-testing",
@@ -73,10 +76,15 @@ def test_sign_in_takes_json_only(server):
     assert_error(r, 415, "unsupported_media_type")
 
 
-def test_the_secret_is_never_journaled_or_logged(server):
-    sign_in(server, "sandbox-partner", SECRETS["sandbox-partner"])
-    entries = control(server, "GET", "/requests", params={"limit": 200}).json()["requests"]
-    assert SECRETS["sandbox-partner"] not in json.dumps(entries)
+def test_the_secret_and_the_token_are_never_logged(server, caplog):
+    with caplog.at_level(logging.DEBUG):
+        token = sign_in(server, "sandbox-partner", SECRETS["sandbox-partner"]).json()["token"]
+        sign_in(server, "sandbox-partner", SECRETS["sandbox-partner"] + "-wrong")
+        server.client.post("/sandbox/v1/tokens", json={"partner_id": "sandbox-partner", "secret": SECRETS["sandbox-partner"],
+                                                       "extra": 1})
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/sandbox/v1/tokens" in logged  # the access log saw the three requests
+    assert SECRETS["sandbox-partner"] not in logged and token not in logged
 
 
 # --- listWorkspaces ----------------------------------------------------------------------------------
@@ -170,6 +178,66 @@ def test_the_har_export_is_the_journal_oldest_first_without_secrets(server):
     assert not re.search(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.", r.text)
     assert len(control(server, "GET", "/requests/har", params={"limit": 1}).json()["log"]["entries"]) == 1
     assert_error(control(server, "GET", "/requests/har", params={"limit": 0}), 400, "invalid_request")
+
+
+def test_a_wrong_path_or_method_with_proven_credentials_is_journaled_and_explained(server):
+    server.client.get(API + "/workspaces/my-first-workspace/userz", headers=auth_headers())
+    server.client.delete(API + "/workspaces/my-first-workspace", headers=auth_headers())
+    # credentials that prove nobody, or another partner, write into nobody's journal
+    server.client.get(API + "/nowhere", headers={**auth_headers(), "Authorization": "Bearer " + make_token(secret="w" * 40)})
+    server.client.get(API + "/nowhere-else", headers=auth_headers("other-partner"))
+    server.client.get(API + "/nowhere-at-all", headers=auth_headers("inactive-partner"))
+    method, path = control(server, "GET", "/requests", params={"limit": 2}).json()["requests"]
+    assert (method["status"], method["error"]["code"]) == (405, "method_not_allowed")
+    assert method["error"]["explanation"] == EXPLANATIONS["method_not_allowed"]
+    assert (path["status"], path["error"]["code"], path["path"]) == (404, "not_found", API + "/workspaces/my-first-workspace/userz")
+    mine = [e["path"] for e in control(server, "GET", "/requests", params={"limit": 200}).json()["requests"]]
+    theirs = [e["path"] for e in control(server, "GET", "/requests", partner="other-partner").json()["requests"]]
+    assert API + "/nowhere" not in mine and theirs == [API + "/nowhere-else"]
+
+
+def test_jwts_and_bearer_credentials_in_the_query_and_bodies_are_redacted(server):
+    leaked = make_token("sandbox-partner")
+    server.client.post(API + "/workspaces", headers=auth_headers(), params={"access_token": leaked},
+                       json={"display_name": "Bearer " + "x" * 30, "seats_purchased": 1, "note": leaked})
+    [entry] = control(server, "GET", "/requests", params={"limit": 1}).json()["requests"]
+    har = control(server, "GET", "/requests/har").text
+    for text in (json.dumps(entry), har):
+        assert leaked not in text and "x" * 30 not in text
+    assert entry["query"] == "access_token=<redacted>" and "<redacted>" in entry["request_body"]
+
+
+def test_journal_entries_have_ids_growing_with_time(server):
+    for _ in range(3):
+        server.client.get(API + "/workspaces/nope", headers=auth_headers())
+    ids = [e["id"] for e in control(server, "GET", "/requests", params={"limit": 3}).json()["requests"]]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 3
+
+
+def test_the_har_export_fits_the_specs_har_schema(server):
+    from openapi_schema_validator import OAS30Validator
+
+    server.issue("qa-workspace", 9, json={"expires_in_hours": 2})
+    server.client.post(API + "/workspaces", headers={**auth_headers(), "Content-Type": "application/json"}, content=b"{bad",
+                       params={"q": "1"})
+    spec = SpecDocument.load(control_spec_path())
+    schema = spec.inline({"$ref": "#/components/schemas/Har"})
+    log = control(server, "GET", "/requests/har").json()
+    OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER).validate(log)
+    posted = log["log"]["entries"][-1]
+    assert posted["request"]["postData"] == {"mimeType": "application/json", "text": "{bad"}
+    assert posted["request"]["bodySize"] == 4
+
+
+def test_the_har_file_name_holds_only_safe_characters(start_app, tmp_path):
+    world = tmp_path / "world.yaml"
+    world.write_text('partners:\n  - id: \'acme "eu"/1\'\n    secret: acme-secret-for-the-har-file-name-test\n'
+                     '    workspaces:\n      - id: acme-ws\n        users:\n          - id: 5\n')
+    server = start_app(fixtures=world)
+    headers = {"Authorization": "Bearer " + make_token('acme "eu"/1', secret="acme-secret-for-the-har-file-name-test"),
+               "X-TL-Partner-Id": 'acme "eu"/1'}
+    r = server.client.get("/sandbox/v1/requests/har", headers=headers)
+    assert r.status_code == 200 and r.headers["content-disposition"] == 'attachment; filename="partner-sandbox-acme__eu__1.har"'
 
 
 # --- the signature shown for each webhook attempt ----------------------------------------------------

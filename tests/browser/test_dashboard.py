@@ -168,6 +168,18 @@ def test_a_request_the_test_sends_appears_in_the_journal_with_its_explanation(se
     assert "authorization: <redacted>" in entry.inner_text()
     assert "Bearer" not in entry.inner_text()
 
+    # past the 50 entries the page shows, new requests keep an open entry open (and redraw nothing else)
+    for n in range(55):
+        server.client.get(API + f"/workspaces/filler-{n}", headers=auth_headers())
+    page.locator("#journal li.entry", has_text="/workspaces/filler-54").wait_for(timeout=WAIT)
+    opened = page.locator("#journal li.entry", has_text="/workspaces/filler-40").locator("details")
+    opened.locator("summary").click()
+    assert opened.get_attribute("open") is not None
+    server.client.get(API + "/workspaces/one-more", headers=auth_headers())
+    page.locator("#journal li.entry", has_text="/workspaces/one-more").wait_for(timeout=WAIT)
+    assert opened.get_attribute("open") is not None
+    assert page.locator("#journal li.entry").count() == 50
+
 
 def test_a_webhook_that_fails_then_succeeds_shows_both_attempts_and_a_failed_one_is_sent_again(server, watched):
     receiver = Receiver(fail_first=1)
@@ -368,3 +380,68 @@ def test_screenshot_of_the_dashboard(server, watched, tmp_path):
         control(server, "DELETE", "/webhook")
         receiver.stop()
         control(server, "POST", "/reset")
+
+
+def test_the_other_actions_go_through_the_control_api(server, watched):
+    w = watched()
+    page = w.sign_in(server)
+    ws = "my-first-workspace"
+    block = workspace(page, ws)
+    block.wait_for(timeout=WAIT)
+    try:
+        block.locator("select[id^=user]").select_option("42")
+        block.locator("select[id^=cause]").select_option("banned")
+        block.locator("button.force-failure").click()
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('fails with banned')", timeout=WAIT)
+        assert control(server, "GET", f"/workspaces/{ws}/users/42").json()["next_failure"] == "banned"
+        block.locator("button", has_text="Clear failure").click()
+        page.wait_for_function("() => document.getElementById('status').textContent === 'Clear failure: done.'", timeout=WAIT)
+        assert control(server, "GET", f"/workspaces/{ws}/users/42").json()["next_failure"] is None
+
+        block.locator("button.issue-qr").click()
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('A QR link was issued for user 42')",
+                               timeout=WAIT)
+        assert control(server, "GET", f"/workspaces/{ws}/users/42").json()["active_link"] is not None
+
+        page.fill("#origins", "https://app.partner.example\nhttp://LOCALHOST:3000")
+        page.click("#origins-form button[type=submit]")
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Your QR links may be embedded by')",
+                               timeout=WAIT)
+        assert control(server, "GET", "/embedding-origins").json()["origins"] == ["https://app.partner.example",
+                                                                                 "http://localhost:3000"]
+        assert page.input_value("#origins") == "https://app.partner.example\nhttp://localhost:3000"
+
+        page.fill("#clock-set", "2031-05-06T07:08:09")
+        page.click("#clock-set-form button[type=submit]")
+        page.wait_for_function("() => document.getElementById('clock-now').textContent.startsWith('2031-05-06T07:08')", timeout=WAIT)
+        page.click("#clock-freeze")
+        page.wait_for_function("() => document.getElementById('clock-freeze').textContent === 'Unfreeze'", timeout=WAIT)
+        assert control(server, "GET", "/clock").json()["frozen"] is True
+        page.click("#clock-real")
+        page.wait_for_function("() => document.getElementById('clock-mode').textContent === '(real time)'", timeout=WAIT)
+        clock = control(server, "GET", "/clock").json()
+        assert clock["frozen"] is False and abs(clock["offset_seconds"]) < 5
+
+        page.click("#reset-form button[type=submit]")
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Reset:')", timeout=WAIT)
+        assert control(server, "GET", f"/workspaces/{ws}/users/42").json()["active_link"] is None
+    finally:
+        control(server, "PUT", "/embedding-origins", json={"origins": ["http://localhost:3000", "http://127.0.0.1:3000"]})
+        control(server, "POST", "/clock", json={"real": True})
+        control(server, "POST", "/reset")
+
+
+def test_a_token_that_no_longer_opens_the_apis_sends_the_page_back_to_sign_in(server, watched):
+    w = watched()
+    page = w.page
+    page.goto(server.base_url + "/")
+    # a session kept in the tab whose token has expired since (exp an hour ago)
+    expired = make_token("sandbox-partner", exp=int(__import__("time").time()) - 3600)
+    page.evaluate("t => sessionStorage.setItem('sandbox-session', JSON.stringify({token: t, partner: 'sandbox-partner'}))",
+                  expired)
+    w.expected_failed_loads = ["401"]
+    page.reload()
+    page.wait_for_function("() => document.getElementById('sign-in-error').textContent.includes('timestamp_out_of_range')",
+                           timeout=WAIT)
+    assert page.is_hidden("#app") and page.is_visible("#sign-in")
+    assert page.evaluate("sessionStorage.getItem('sandbox-session')") is None

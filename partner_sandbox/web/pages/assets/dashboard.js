@@ -9,7 +9,7 @@
   var CAUSES = ["qr_mismatch", "server_ban", "logged_out", "logged_out_client", "banned", "payment_required",
     "pairing_code_timeout", "pairing_code_request_failed"];
   var session = null;  // {token, partner}
-  var timer = null, seen = {}, workspaceBlocks = new Map(), clockNow = null, blocksMade = 0;
+  var timer = null, seen = {}, workspaceBlocks = new Map(), blocksMade = 0;
   var $ = function (id) { return document.getElementById(id); };
 
   // --- DOM ---------------------------------------------------------------------------------------
@@ -59,15 +59,21 @@
     this.message = document && document.description ? document.error + ": " + document.description
       : "HTTP " + status;
   }
-  async function api(method, path, body) {
-    var headers = {"Authorization": "Bearer " + session.token, "X-TL-Partner-Id": session.partner};
+  // A call with the session's token; a 401 ends that session (not one started since). `raw`: the
+  // answer's Response itself (a download), else its JSON.
+  async function api(method, path, body, raw) {
+    var mine = session;
+    if (!mine) throw new Error("signed out");
+    var headers = {"Authorization": "Bearer " + mine.token, "X-TL-Partner-Id": mine.partner};
     var init = {method: method, headers: headers, cache: "no-store", credentials: "omit"};
     if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
     var r = await fetch(path, init);
+    if (raw && r.ok) return r;
     var text = await r.text(), doc = null;
     try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = null; }
-    if (r.status === 401 && session) { signOut("Your session ended (" + ((doc && doc.description) || "401") + "): sign in again."); }
+    if (r.status === 401 && session === mine) { signOut("Your session ended (" + ((doc && doc.description) || "401") + "): sign in again."); }
     if (!r.ok) throw new ApiFailure(r.status, doc);
+    if (session !== mine) throw new Error("signed out");
     return doc;
   }
   // An action: its call, then what to say, then a fresh poll. Errors are said, never thrown.
@@ -148,29 +154,29 @@
   // --- polling -------------------------------------------------------------------------------------
   async function poll(now) {
     clearTimeout(timer);
-    if (!session) return;
+    var mine = session;
+    if (!mine) return;
     if (!document.hidden || now) {
       try {
         var got = await Promise.all([
-          api("GET", CONTROLS + "/clock"), api("GET", CONTROLS + "/workspaces"),
+          api("GET", CONTROLS + "/clock"), api("GET", CONTROLS + "/workspaces?limit=200"),
           api("GET", CONTROLS + "/requests?limit=50"), api("GET", CONTROLS + "/webhook/deliveries?limit=50")]);
-        if (!session) return;
+        if (session !== mine) return;  // signed out, or in as someone else, meanwhile
         if (changed("clock", got[0])) showClock(got[0]);
         if (changed("workspaces", got[1])) showWorkspaces(got[1].workspaces);
         if (changed("journal", got[2])) redraw($("journal"), function () { return journal(got[2].requests); });
         if (changed("deliveries", got[3])) redraw($("deliveries"), function () { return deliveries(got[3].deliveries); });
       } catch (e) {
-        if (!session) return;
+        if (session !== mine) return;
         say("Could not refresh: " + (e.message || e), "error");
       }
     }
-    if (session) timer = setTimeout(poll, POLL_MS);
+    if (session === mine) timer = setTimeout(poll, POLL_MS);
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(true); });
 
   // --- the clock -----------------------------------------------------------------------------------
   function showClock(c) {
-    clockNow = new Date(c.now);
     $("clock-now").textContent = c.now;
     $("clock-now").setAttribute("datetime", c.now);
     $("clock-mode").textContent = c.frozen ? "(frozen)" : c.offset_seconds ? "(" + offset(c.offset_seconds) + " from real time)" : "(real time)";
@@ -186,9 +192,13 @@
   $("clock-hour").addEventListener("click", function () { moveClock("+1 hour", {advance_seconds: 3600}); });
   $("clock-day").addEventListener("click", function () { moveClock("+1 day", {advance_seconds: 86400}); });
   $("clock-next-month").addEventListener("click", function () {
-    var n = clockNow || new Date();
-    var first = new Date(Date.UTC(n.getUTCFullYear(), n.getUTCMonth() + 1, 1, 0, 0, 1));
-    moveClock("Next month", {set: first.toISOString().replace(/\.\d{3}Z$/, "Z")});
+    // from the clock as it reads now (not as last drawn): the first second of the month after
+    act("Next month", async function () {
+      var n = new Date((await api("GET", CONTROLS + "/clock")).now);
+      var first = new Date(Date.UTC(n.getUTCFullYear(), n.getUTCMonth() + 1, 1, 0, 0, 1));
+      var c = await api("POST", CONTROLS + "/clock", {set: first.toISOString().replace(/\.\d{3}Z$/, "Z")});
+      return "Next month: the clock reads " + c.now + ".";
+    });
   });
   $("clock-freeze").addEventListener("click", function () {
     var frozen = $("clock-freeze").getAttribute("aria-pressed") === "true";
@@ -321,8 +331,8 @@
   }
   function journal(entries) {
     if (!entries.length) return [h("li", {"class": "muted", text: "No requests yet: call the Partner API with this partner's token."})];
-    return entries.map(function (e, i) {
-      var key = [e.time, e.method, e.path, e.status, e.duration_ms, entries.length - i].join(" ");
+    return entries.map(function (e) {
+      var key = "j" + e.id;
       var bad = e.status >= 400;
       var why = e.error ? h("p", {"class": "why " + (bad ? "error" : "")},
         h("strong", {text: e.error.code + ": "}), e.error.explanation || "", e.error.description ? h("span", {"class": "muted", text: " (" + e.error.description + ")"}) : null) : null;
@@ -341,11 +351,10 @@
   }
   $("har").addEventListener("click", function () {
     act("Download HAR", async function () {
-      var r = await fetch(CONTROLS + "/requests/har", {headers: {"Authorization": "Bearer " + session.token,
-        "X-TL-Partner-Id": session.partner}, cache: "no-store", credentials: "omit"});
-      if (!r.ok) throw new ApiFailure(r.status, await r.json().catch(function () { return null; }));
+      var partner = session.partner;
+      var r = await api("GET", CONTROLS + "/requests/har", undefined, true);
       var url = URL.createObjectURL(await r.blob());
-      var a = h("a", {href: url, download: "partner-sandbox-" + session.partner + ".har", hidden: true});
+      var a = h("a", {href: url, download: "partner-sandbox-" + partner + ".har", hidden: true});
       document.body.append(a);
       a.click();
       a.remove();
