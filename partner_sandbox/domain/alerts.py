@@ -32,6 +32,8 @@ def _body(event_type: str, partner_id: str, workspace_id: str, now: datetime, **
 def _once_a_period(tx: Alerting, partner_id: str, workspace_id: str, period_start: datetime,
                    events: list[tuple[str, JsonObject]], now: datetime) -> None:
     """Send each (event type, fields) not yet sent in this period, in order, and remember it."""
+    if not events:
+        return
     fired = tx.fired_alerts(workspace_id, period_start)
     new = [(kind, fields) for kind, fields in events if kind not in fired]
     for kind, fields in new:

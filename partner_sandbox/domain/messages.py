@@ -77,8 +77,8 @@ def send_message(tx: MessagingTx, *, partner_id: str, workspace_id: str, body: d
     user_id, account = _sender(tx, workspace_id, body.get("whatsapp_account_phone"))
     credits = ATTACHMENT_CREDITS if has_attachment else TEXT_CREDITS
     tx.lock_workspace(workspace_id)
-    total = tx.partner_plan(partner_id).messages
-    used = current_usage(tx, workspace_id, now).messages
+    plan, usage = tx.partner_plan(partner_id), current_usage(tx, workspace_id, now)
+    total, used = plan.messages, usage.messages
     if used + credits > total:
         raise PublicApiError("quota_exceeded", f"The messaging quota of the current billing period is used up"
                                                f" ({used} of {total} credits used; this message needs {credits})")
@@ -86,7 +86,7 @@ def send_message(tx: MessagingTx, *, partner_id: str, workspace_id: str, body: d
     message = SentMessage(new_uid(), workspace_id, user_id, account.phone_number_e164, sender_name, recipient, text,
                           body.get("file_uid"), body.get("attachment_template_id"), body.get("label"), credits, now)
     tx.add_message(message)
-    spend(tx, partner_id, workspace_id, now, messages=credits)
+    spend(tx, partner_id, workspace_id, now, messages=credits, before=(plan, usage))
     return message
 
 

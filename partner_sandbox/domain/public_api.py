@@ -13,6 +13,7 @@ from typing import Protocol
 from ..errors import ACCESS_DENIED_MESSAGE, PublicApiError
 from .clock import partner_now
 from .links import token_digest
+from .model import Member, WhatsAppAccount
 from .ports import Accounts, Clocks, Events, Links, Members, PlanUse, Tokens, Workspaces
 from .workspaces import current_usage, spend
 
@@ -61,9 +62,15 @@ def authenticate_call(tx: CallerTx, *, token: str, real_now: datetime,
         raise PublicApiError("permission_denied", ACCESS_DENIED_MESSAGE)
     now = partner_now(tx, workspace.partner_id, real_now)
     tx.lock_workspace(workspace_id)
-    plan = tx.partner_plan(workspace.partner_id)
-    if current_usage(tx, workspace_id, now).api_calls >= plan.api_calls:
+    plan, usage = tx.partner_plan(workspace.partner_id), current_usage(tx, workspace_id, now)
+    if usage.api_calls >= plan.api_calls:
         raise PublicApiError("quota_exceeded", f"The workspace's {plan.api_calls} Public API calls of the current"
                                                " billing period are used up")
-    spend(tx, workspace.partner_id, workspace_id, now, api_calls=1)
+    spend(tx, workspace.partner_id, workspace_id, now, api_calls=1, before=(plan, usage))
     return Caller(workspace_id, workspace.partner_id)
+
+
+def workspace_accounts(tx: CallerTx, workspace_id: str) -> tuple[list[Member], list[tuple[int, WhatsAppAccount]]]:
+    """The workspace's users and every account they have connected (by user): what
+    `GET /whatsapp_accounts` shows."""
+    return tx.members(workspace_id), tx.accounts(workspace_id)

@@ -8,21 +8,35 @@ from typing import Any
 
 from ..domain import messages, public_api, workspaces
 from ..domain.clock import partner_now
-from ..domain.model import SentMessage
+from ..domain.model import Member, SentMessage, WhatsAppAccount
 from .base import Services
 
 
 class PublicApi(Services):
+    def _partner_active(self, partner_id: str) -> bool:
+        partner = self.authenticator.partner(partner_id)
+        return partner is not None and partner.active
+
     def public_api_caller(self, authorization: str | None) -> public_api.Caller:
         """The workspace of the Bearer token, this call counted against its API-call quota."""
         token = public_api.bearer_token(authorization)
-
-        def active(partner_id: str) -> bool:
-            partner = self.authenticator.partner(partner_id)
-            return partner is not None and partner.active
-
         with self.store.transaction() as tx:
-            return public_api.authenticate_call(tx, token=token, real_now=self.clock(), partner_active=active)
+            return public_api.authenticate_call(tx, token=token, real_now=self.clock(),
+                                                partner_active=self._partner_active)
+
+    def public_accounts(self, caller: public_api.Caller) -> tuple[list[Member], list[tuple[int, WhatsAppAccount]]]:
+        with self.store.transaction() as tx:
+            return public_api.workspace_accounts(tx, caller.workspace_id)
+
+    def public_accounts_of_call(self, authorization: str | None
+                                ) -> tuple[list[Member], list[tuple[int, WhatsAppAccount]]]:
+        """The fast lane's `GET /whatsapp_accounts`: the caller and its accounts in one transaction
+        (an error rolls it back, the call uncounted, for connexion's path to answer)."""
+        token = public_api.bearer_token(authorization)
+        with self.store.transaction() as tx:
+            caller = public_api.authenticate_call(tx, token=token, real_now=self.clock(),
+                                                  partner_active=self._partner_active)
+            return public_api.workspace_accounts(tx, caller.workspace_id)
 
     def public_workspace(self, caller: public_api.Caller) -> workspaces.Details:
         return self._at_partner_time(caller.partner_id, workspaces.workspace_details, workspace_id=caller.workspace_id)

@@ -34,6 +34,7 @@ from ..spec import SpecDocument
 from ..webhooks.delivery import Deliverer
 from . import pages
 from .fastpath import FastLane
+from .public_fastpath import PublicFastLane
 from .forced import ForcedResponses
 from .guard import Guard
 from .journal import RequestJournal
@@ -129,6 +130,9 @@ def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, 
         partial(RequestJournal, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets),
         # a well-formed POST .../qr answered from the same spec and rule without the layers below
         partial(FastLane, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses),
+        # a plain GET /integrations/api/whatsapp_accounts, answered in one transaction the same way
+        *([partial(PublicFastLane, sandbox=sandbox, spec=public_doc, validate_responses=settings.validate_responses)]
+          if public_doc is not None else []),
         ServerErrorMiddleware,
         ExceptionMiddleware,  # ERROR_HANDLERS: every error the envelope
         WrittenSpecSwaggerUI,  # the specs served as written

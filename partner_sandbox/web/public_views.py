@@ -34,10 +34,10 @@ def _account(acc: WhatsAppAccount, owner: Member | None) -> dict:
     }
 
 
-def whatsapp_accounts(details: Details) -> dict:
+def whatsapp_accounts(members: list[Member], accounts: list[tuple[int, WhatsAppAccount]]) -> dict:
     """WhatsappAccountsResponse: every account the workspace's users have connected."""
-    members = {m.user_id: m for m in details.members}
-    return ok({"whatsapp_accounts": [_account(acc, members.get(user_id)) for user_id, acc in details.accounts]})
+    by_id = {m.user_id: m for m in members}
+    return ok({"whatsapp_accounts": [_account(acc, by_id.get(user_id)) for user_id, acc in accounts]})
 
 
 def _quota(total: int, used: int, details: Details) -> dict:

@@ -449,3 +449,22 @@ def test_the_period_is_the_partners_clock(small_world):
     info = ok(public(server, "GET", "/workspace", token_of(server, "small-workspace")))
     assert info["messaging_quota"]["period_start"].startswith(f"{real.year:04d}-{real.month:02d}-01 00:00:00")
     assert info["plan"] == "Partner plan 7"
+
+
+def test_the_fast_lane_answers_as_connexion_does_and_counts_once(sandbox):
+    """A plain GET /whatsapp_accounts takes the fast lane (web/public_fastpath.py); a request with a
+    repeated header goes connexion's way: the same answer, each call counted once, refusals alike."""
+    workspace = new_workspace(sandbox, seats=2)
+    token = token_of(sandbox, workspace)
+
+    def used():
+        return partner(sandbox, "GET", f"/{workspace}")["api_calls_quota"]["used"]
+
+    fast = public(sandbox, "GET", "/whatsapp_accounts", token)
+    slow = sandbox.client.get(PUBLIC + "/whatsapp_accounts", headers=[("Authorization", f"Bearer {token}"),
+                                                                      ("X-Dup", "1"), ("X-Dup", "2")])
+    assert fast.json() == slow.json() and fast.status_code == slow.status_code == 200
+    assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
+    assert used() == 2
+    refused = public(sandbox, "GET", "/whatsapp_accounts", "unknown")  # the lane leaves it to connexion
+    assert refused.json() == {**UNAUTHORIZED, "error_code": "invalid_token"} and used() == 2
