@@ -468,3 +468,20 @@ def test_the_fast_lane_answers_as_connexion_does_and_counts_once(sandbox):
     assert used() == 2
     refused = public(sandbox, "GET", "/whatsapp_accounts", "unknown")  # the lane leaves it to connexion
     assert refused.json() == {**UNAUTHORIZED, "error_code": "invalid_token"} and used() == 2
+
+
+def test_a_rotation_on_one_replica_is_seen_at_once_by_the_other_and_usage_is_shared(pg_replicas):
+    """Two sandbox processes on one PostgreSQL database: the token rotated through one is 401 on the
+    other on the next call; both count calls and sends into the same quotas."""
+    first, second = pg_replicas
+    workspace = new_workspace(first, seats=2)
+    user = partner(first, "POST", f"/{workspace}/users", json={"count": 1})["users"][0]["user_id"]
+    connect(second, workspace, user)
+    old = token_of(first, workspace)
+    assert ok(public(second, "GET", "/whatsapp_accounts", old))["whatsapp_accounts"][0]["status"] == "active"
+    uid = ok(send(second, old, phone="+14840000000", text="x"))["message_uid"]
+    assert ok(public(first, "GET", f"/messages/{uid}", old))["uid"] == uid
+    new = partner(first, "POST", f"/{workspace}/api-token")["token"]
+    assert_public_error(public(second, "GET", "/workspace", old), 401, "invalid_token")
+    info = ok(public(second, "GET", "/workspace", new))
+    assert (info["messaging_quota"]["used"], info["api_calls_quota"]["used"]) == (1, 4)
