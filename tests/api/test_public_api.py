@@ -485,3 +485,15 @@ def test_a_rotation_on_one_replica_is_seen_at_once_by_the_other_and_usage_is_sha
     assert_public_error(public(second, "GET", "/workspace", old), 401, "invalid_token")
     info = ok(public(second, "GET", "/workspace", new))
     assert (info["messaging_quota"]["used"], info["api_calls_quota"]["used"]) == (1, 4)
+
+
+@pytest.mark.parametrize("content, headers, status", [
+    (b"x" * (65 * 1024), {"Content-Type": "application/json"}, 413),  # refused by the guard, before the app
+    (b"phone=1", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+    (b"{}", {"Content-Type": "application/json", "X-Big": "y" * (33 * 1024)}, 431),
+])
+def test_limits_answer_in_the_public_apis_envelope(sandbox, content, headers, status):
+    r = sandbox.client.post(PUBLIC + "/messages", content=content,
+                            headers={"Authorization": f"Bearer {token_of(sandbox, 'qa-connected')}", **headers})
+    body = assert_public_error(r, status, "validation_error")
+    assert "error" not in body and "description" not in body
