@@ -18,6 +18,9 @@ from .ports import Accounts, Events, Links, Members, Messages, PlanUse, Workspac
 from .workspaces import current_usage, spend
 
 
+__all__ = ["SentMessage", "find_message", "send_message", "sent_messages", "status_history"]
+
+
 class MessagingTx(Workspaces, Members, Links, Accounts, Events, PlanUse, Messages, Protocol):
     pass
 

@@ -105,5 +105,5 @@ class Controls(Services):
 
     # --- messages sent through the Public API ----------------------------------------------------
 
-    def sent_messages(self, partner_id: str, workspace_id: str, limit: int) -> tuple[list[Any], datetime]:
+    def sent_messages(self, partner_id: str, workspace_id: str, limit: int) -> tuple[list[messages.SentMessage], datetime]:
         return self._at_partner_time(partner_id, messages.sent_messages, workspace_id=workspace_id, limit=limit)
