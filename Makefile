@@ -15,7 +15,7 @@ test: $(STAMP) system-packages
 	$(VENV)/bin/python -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/openapi-spec-validator openapi.yaml sandbox.yaml pages.yaml
+	$(VENV)/bin/openapi-spec-validator openapi.yaml sandbox.yaml pages.yaml public_api.yaml
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

@@ -1,5 +1,6 @@
 -- wrk script: POST .../qr with a partner JWT and a JSON body, spreading requests over BENCH_USERS
--- users (or all on BENCH_SINGLE_USER), or GET /workspaces/BENCH_DETAILS; prints one WRKJSON line.
+-- users (or all on BENCH_SINGLE_USER), or GET /workspaces/BENCH_DETAILS, or the Public API's
+-- GET /whatsapp_accounts with BENCH_PUBLIC_TOKEN; prints one WRKJSON line.
 local users = tonumber(os.getenv("BENCH_USERS") or "1000")
 local single = os.getenv("BENCH_SINGLE_USER")
 local token = os.getenv("BENCH_TOKEN")
@@ -22,8 +23,13 @@ function init(args)
 end
 
 local details = os.getenv("BENCH_DETAILS")  -- a workspace id: GET its details instead
+local public = os.getenv("BENCH_PUBLIC_TOKEN")  -- a Public API token: GET /whatsapp_accounts with it instead
+local public_headers = {["Authorization"] = "Bearer " .. (public or "")}
 
 function request()
+  if public then
+    return wrk.format("GET", prefix .. "/whatsapp_accounts", public_headers, nil)
+  end
   if details then
     return wrk.format("GET", prefix .. "/workspaces/" .. details, headers, nil)
   end

@@ -125,3 +125,10 @@ async def redeliver_event(delivery_id: int, token_info: dict):
     if not request.state.sandbox.redeliver(token_info["partner_id"], delivery_id):
         raise ApiError("delivery_not_found", f"Delivery {delivery_id} was not found")
     return None, 202
+
+
+async def list_sent_messages(workspace_id: str, token_info: dict, limit: int = 100):
+    from partner_sandbox.web import public_views  # the Public API's views: this control alone uses them
+
+    records, now = request.state.sandbox.sent_messages(token_info["partner_id"], workspace_id, limit)
+    return {"messages": [public_views.sent_message(r, now) for r in records]}, 200, JSON

@@ -100,13 +100,15 @@ AUTH_REALM = "partner-api"
 class ApiError(Exception):
     """An error answered to the client; `code` picks its status from CODES."""
 
-    def __init__(self, code: str, description: str, *, headers: Mapping[str, str] | None = None):
+    def __init__(self, code: str, description: str, *, headers: Mapping[str, str] | None = None,
+                 fields: list[str] | None = None):
         status, _published = CODES[code]
         super().__init__(f"{code}: {description}")
         self.code = code
         self.status = status
         self.description = description
         self.headers = dict(headers or {})
+        self.fields = fields  # the path of the field a schema check found at fault, when one did
 
     @property
     def status_code(self) -> int:
@@ -128,3 +130,41 @@ class AuthError(ApiError):
             quoted = description.replace("\\", "\\\\").replace('"', '\\"')
             challenge += f', error="invalid_token", error_description="{quoted}"'
         super().__init__(code, description, headers={"WWW-Authenticate": challenge})
+
+
+# --- the Public API's own vocabulary (public_api.yaml) ----------------------------------------------
+# Its errors are the published `ErrorResponse`, `{"status": "error", "message", "error_code",
+# "errors"}`; web/errors.py renders them, and any other ApiError met on the Public API's paths, so.
+PUBLIC_CODES: dict[str, int] = {
+    "missing_credentials": 401,
+    "invalid_token": 401,
+    "permission_denied": 403,
+    "validation_error": 400,
+    "not_found": 404,
+    "quota_exceeded": 429,
+}
+PUBLIC_AUTH_REALM = "public-api"
+INVALID_TOKEN_MESSAGE = "Invalid or expired token"  # the published 401 body's message, whatever the cause
+ACCESS_DENIED_MESSAGE = "Access denied"  # the published 403 body's message
+
+
+class PublicApiError(ApiError):
+    """An error of the Public API: `code` is the published `error_code`, which picks the status."""
+
+    def __init__(self, error_code: str, message: str, *, headers: Mapping[str, str] | None = None):
+        Exception.__init__(self, f"{error_code}: {message}")
+        self.code = error_code
+        self.status = PUBLIC_CODES[error_code]
+        self.description = message
+        self.headers = dict(headers or {})
+        self.fields = None
+
+    @classmethod
+    def unauthorized(cls, error_code: str) -> PublicApiError:
+        challenge = f'Bearer realm="{PUBLIC_AUTH_REALM}"'
+        if error_code != "missing_credentials":
+            challenge += ', error="invalid_token"'
+        return cls(error_code, INVALID_TOKEN_MESSAGE, headers={"WWW-Authenticate": challenge})
+
+    def to_dict(self) -> dict:
+        return {"status": "error", "message": self.description, "error_code": self.code}

@@ -26,6 +26,11 @@ def control_spec_path() -> Path:
     return resource("sandbox.yaml")
 
 
+def public_spec_path() -> Path:
+    """The slice of the Public API served under /integrations/api."""
+    return resource("public_api.yaml")
+
+
 def pages_spec_path() -> Path:
     """The routes of the pages behind `qr_link` (web/pages)."""
     return resource("pages.yaml")

@@ -32,6 +32,8 @@ def _body(event_type: str, partner_id: str, workspace_id: str, now: datetime, **
 def _once_a_period(tx: Alerting, partner_id: str, workspace_id: str, period_start: datetime,
                    events: list[tuple[str, JsonObject]], now: datetime) -> None:
     """Send each (event type, fields) not yet sent in this period, in order, and remember it."""
+    if not events:
+        return
     fired = tx.fired_alerts(workspace_id, period_start)
     new = [(kind, fields) for kind, fields in events if kind not in fired]
     for kind, fields in new:
@@ -56,6 +58,10 @@ def check_quotas(tx: Alerting, partner_id: str, workspace_id: str, plan: Plan, u
                  transactions_spent: bool = False) -> None:
     """The quota events the workspace's use in the current period has reached, in order: messaging at
     90% then 100%, transactions when the non-recurring balance is spent, API calls at 100%."""
+    if not ((usage.messages > 0 and _pct(usage.messages, plan.messages) >= NEAR_FULL_PCT)
+            or (transactions_spent and usage.non_recurring_balance <= 0)
+            or (usage.api_calls > 0 and usage.api_calls >= plan.api_calls)):
+        return  # nothing reached (the common case of every counted call): no event to build
     period: JsonObject = {"current_period_start": rfc3339(usage.period_start), "current_period_end": rfc3339(usage.period_end)}
     events: list[tuple[str, JsonObject]] = []
     messaging: JsonObject = {"messaging_quota_total": plan.messages, "messaging_quota_used": usage.messages,

@@ -60,6 +60,7 @@ class WhatsAppAccount:
     phone_number_e164: str
     connected_at: datetime | None = None
     disconnected_at: datetime | None = None
+    last_connected_at: datetime | None = None  # kept after a disconnection (the Public API shows it)
 
     @property
     def connected(self) -> bool:
@@ -192,3 +193,23 @@ class Delivery:
     next_attempt_at: datetime  # the epoch for an event due at once (a redelivered one)
     created_at: datetime
     attempts: list[DeliveryAttempt] = field(default_factory=list)
+
+
+# --- messages sent through the Public API ------------------------------------------------------
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message a workspace sent through the Public API (nothing really leaves the sandbox)."""
+
+    uid: str
+    workspace_id: str
+    user_id: int  # whose account sent it
+    sender_phone: str
+    sender_name: str
+    recipient_phone: str
+    text: str | None
+    file_uid: str | None
+    attachment_template_id: int | None
+    label: str | None
+    credits: int
+    created_at: datetime

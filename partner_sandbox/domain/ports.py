@@ -14,6 +14,7 @@ from .model import (
     Member,
     OpenLink,
     Plan,
+    SentMessage,
     UserState,
     WhatsAppAccount,
     Workspace,
@@ -140,3 +141,13 @@ class Origins(Protocol):
     def embedding_origins(self, partner_id: str) -> list[str]: ...
 
     def set_embedding_origins(self, partner_id: str, origins: list[str]) -> None: ...
+
+
+class Messages(Protocol):
+    """The messages workspaces sent through the Public API."""
+
+    def add_message(self, message: SentMessage) -> None: ...
+
+    def message(self, workspace_id: str, uid: str) -> SentMessage | None: ...
+
+    def messages(self, workspace_id: str, limit: int) -> list[SentMessage]: ...

@@ -173,18 +173,26 @@ def simulate_usage(tx: WorkspaceTx, *, partner_id: str, workspace_id: str, kind:
     """Use some of a quota in the current period: messages or Public API calls count up; transactions
     spend the non-recurring balance (never below zero)."""
     owned_workspace(tx, partner_id, workspace_id)
-    tx.lock_workspace(workspace_id)
-    usage = current_usage(tx, workspace_id, now)
-    messages, api_calls = usage.messages, usage.api_calls
+    spend(tx, partner_id, workspace_id, now, messages=amount if kind == "messages" else 0,
+          api_calls=amount if kind == "api_calls" else 0, transactions=amount if kind == "transactions" else 0)
+    return workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
+
+
+def spend(tx: WorkspaceTx, partner_id: str, workspace_id: str, now: datetime, *, messages: int = 0,
+          api_calls: int = 0, transactions: int = 0, before: tuple[Plan, Usage] | None = None) -> Usage:
+    """The one rule of quota use, simulated (the control API) or real (the Public API's calls and
+    messages): the period's counters move, then the quota events they reach are sent, each once a
+    period (alerts.check_quotas). The use after. `before`: the plan and the use the caller has just
+    read with the workspace locked (not read again)."""
+    if before is None:
+        tx.lock_workspace(workspace_id)
+        before = tx.partner_plan(partner_id), current_usage(tx, workspace_id, now)
+    plan, usage = before
     balance, updated = usage.non_recurring_balance, usage.non_recurring_updated_at
-    if kind == "messages":
-        messages += amount
-    elif kind == "api_calls":
-        api_calls += amount
-    else:
-        balance, updated = max(0, balance - amount), now
-    tx.set_usage(workspace_id, usage.period_start, messages, api_calls, balance, updated)
-    details = workspace_details(tx, partner_id=partner_id, workspace_id=workspace_id, now=now)
-    alerts.check_quotas(tx, partner_id, workspace_id, details.plan, details.usage, now,
-                        transactions_spent=kind == "transactions")
-    return details
+    if transactions:
+        balance, updated = max(0, balance - transactions), now
+    usage = replace(usage, messages=usage.messages + messages, api_calls=usage.api_calls + api_calls,
+                    non_recurring_balance=balance, non_recurring_updated_at=updated)
+    tx.set_usage(workspace_id, usage.period_start, usage.messages, usage.api_calls, balance, updated)
+    alerts.check_quotas(tx, partner_id, workspace_id, plan, usage, now, transactions_spent=transactions > 0)
+    return usage

@@ -46,8 +46,10 @@ def is_loopback(host: str | None) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", required=True, help="the server's origin, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--partner-id", required=True)
-    parser.add_argument("--secret", required=True, help="the partner's secret, to sign a fresh JWT per request")
+    parser.add_argument("--partner-id", help="the partner (required but with --public-api-token)")
+    parser.add_argument("--secret", help="the partner's secret, to sign a fresh JWT per request")
+    parser.add_argument("--public-api-token",
+                        help="a workspace's Public API token: test the Public API's spec (public_api.yaml) with it")
     parser.add_argument("--spec", type=Path, default=spec_path(), help="the spec (default: the packaged openapi.yaml)")
     parser.add_argument("--workspace-id", action="append", default=[], help="a workspace of the partner (repeatable)")
     parser.add_argument("--user-id", action="append", type=int, default=[],
@@ -70,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.public_api_token and not (args.partner_id and args.secret):
+        print("partner-sandbox: give --partner-id and --secret (or --public-api-token for the Public API)",
+              file=sys.stderr)
+        return 2
     if len(args.workspace_id) != len(args.user_id):
         print("partner-sandbox: give --workspace-id and --user-id in pairs", file=sys.stderr)
         return 2
@@ -90,10 +96,12 @@ def run(args: argparse.Namespace) -> int:
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": "partner_sandbox.qa.st_hooks",
-        "PARTNER_SANDBOX_CT_PARTNER_ID": args.partner_id,
-        "PARTNER_SANDBOX_CT_SECRET": args.secret,
+        "PARTNER_SANDBOX_CT_PARTNER_ID": args.partner_id or "",
+        "PARTNER_SANDBOX_CT_SECRET": args.secret or "",
         "PARTNER_SANDBOX_CT_PINS": json.dumps(list(zip(args.workspace_id, args.user_id, strict=False))),
     }
+    if args.public_api_token:
+        env["PARTNER_SANDBOX_CT_PUBLIC_API_TOKEN"] = args.public_api_token
     print(f"partner-sandbox: contract test of {args.base_url} against {args.spec}", flush=True)
     # schemathesis prints progress, each failure with its check, the response and a curl command
     # (the Authorization value shown as [Filtered]), and a summary; its exit code is ours.

@@ -14,6 +14,44 @@ from ..resources import default_fixtures_path
 from .server import ServerProcess, free_port, serve_command
 
 
+class PublicApiClient(httpx.Client):
+    """A Public API client of one workspace (`LiveSandbox.public_api`): an httpx client on
+    `/integrations/api` with the workspace's token as `Authorization: Bearer`, and the six
+    operations as methods returning the answer's `data` (raising on an error; raw calls still work:
+    `client.get("/workspace")`). Nothing a message "sends" leaves the sandbox."""
+
+    def __init__(self, base_url: str, token: str):
+        super().__init__(base_url=base_url + PUBLIC_API, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        self.token = token
+
+    def _data(self, response: httpx.Response):
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def whatsapp_accounts(self) -> list[dict]:
+        return self._data(self.get("/whatsapp_accounts"))["whatsapp_accounts"]
+
+    def workspace(self) -> dict:
+        return self._data(self.get("/workspace"))
+
+    def teammates(self) -> list[dict]:
+        return self._data(self.get("/workspace/teammates"))["teammates"]
+
+    def send_message(self, phone: str, text: str | None = None, **fields) -> str:
+        """POST /messages: the new message's uid."""
+        body = {"phone": phone, **({"text": text} if text is not None else {}), **fields}
+        return self._data(self.post("/messages", json=body))["message_uid"]
+
+    def message(self, message_uid: str) -> dict:
+        return self._data(self.get(f"/messages/{message_uid}"))
+
+    def status_history(self, message_uid: str) -> list[dict]:
+        return self._data(self.get(f"/messages/{message_uid}/status_history"))
+
+
+PUBLIC_API = "/integrations/api"
+
+
 class LiveSandbox:
     """A running sandbox: its URL, tokens for its partners, and the control API as methods."""
 
@@ -30,6 +68,7 @@ class LiveSandbox:
             self._server.close()
             raise
         self.client = httpx.Client(base_url=self.base_url, timeout=30)
+        self._public_clients: list[PublicApiClient] = []
 
     def token(self, partner_id: str = "sandbox-partner", ttl_seconds: int = 600) -> str:
         """A valid JWT for a fixture partner."""
@@ -104,7 +143,34 @@ class LiveSandbox:
     def requests(self, limit: int = 20, *, partner_id: str = "sandbox-partner") -> list[dict]:
         return self._control("GET", "/requests", partner_id, params={"limit": limit}).json()["requests"]
 
+    # --- the Public API: the workspace's token, a client with it, the messages it sent ------------------
+
+    def public_api_token(self, workspace_id: str, *, partner_id: str = "sandbox-partner") -> str:
+        """The workspace's current Public API token (the Partner API's GET .../api-token)."""
+        response = self.client.get(f"/partner/api/v1/workspaces/{workspace_id}/api-token", headers=self.headers(partner_id))
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def rotate_public_api_token(self, workspace_id: str, *, partner_id: str = "sandbox-partner") -> str:
+        """A new token (the Partner API's POST .../api-token); the previous one is 401 from now on."""
+        response = self.client.post(f"/partner/api/v1/workspaces/{workspace_id}/api-token", headers=self.headers(partner_id))
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def public_api(self, workspace_id: str, *, partner_id: str = "sandbox-partner") -> PublicApiClient:
+        """A ready Public API client for the workspace, with its current token (closed with the sandbox)."""
+        client = PublicApiClient(self.base_url, self.public_api_token(workspace_id, partner_id=partner_id))
+        self._public_clients.append(client)
+        return client
+
+    def sent_messages(self, workspace_id: str, *, limit: int = 100, partner_id: str = "sandbox-partner") -> list[dict]:
+        """What the workspace sent through the Public API, newest first (the control API)."""
+        return self._control("GET", f"/workspaces/{workspace_id}/messages", partner_id,
+                             params={"limit": limit}).json()["messages"]
+
     def stop(self) -> None:
+        for client in self._public_clients:
+            client.close()
         self.client.close()
         self._server.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..domain import accounts, embedding, pairing, workspaces
+from ..domain import accounts, embedding, messages, pairing, workspaces
 from ..domain import tokens as public_api
 from ..domain.clock import change_clock, partner_now
 from ..domain.model import ClockState, Delivery
@@ -109,3 +109,8 @@ class Controls(Services):
     def redeliver(self, partner_id: str, delivery_id: int) -> bool:
         with self.store.transaction() as tx:
             return tx.redeliver(partner_id, delivery_id)
+
+    # --- messages sent through the Public API ----------------------------------------------------
+
+    def sent_messages(self, partner_id: str, workspace_id: str, limit: int) -> tuple[list[messages.SentMessage], datetime]:
+        return self._at_partner_time(partner_id, messages.sent_messages, workspace_id=workspace_id, limit=limit)

@@ -16,27 +16,28 @@ from .statements import LAST_ID, InsertFn, Statement, Row, Rows, statement
 
 def _account(row: Row) -> WhatsAppAccount:
     return WhatsAppAccount(row["wa_account_id"], row["wa_phone"], opt_instant(row["wa_connected_at"]),
-                           opt_instant(row["wa_disconnected_at"]))
+                           opt_instant(row["wa_disconnected_at"]), opt_instant(row["wa_last_connected_at"]))
 
 
 @statement
 def _account_of(_: InsertFn) -> Statement:
-    return select(users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at, users.c.wa_disconnected_at
-                  ).where(*OF_USER, users.c.wa_account_id.is_not(None))
+    return select(users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at, users.c.wa_disconnected_at,
+                  users.c.wa_last_connected_at).where(*OF_USER, users.c.wa_account_id.is_not(None))
 
 
 @statement
 def _accounts(_: InsertFn) -> Statement:
     return select(users.c.user_id, users.c.wa_account_id, users.c.wa_phone, users.c.wa_connected_at,
-                  users.c.wa_disconnected_at).where(users.c.workspace_id == bindparam("workspace_id"),
-                                                    users.c.wa_account_id.is_not(None),
-                                                    users.c.user_id <= bindparam("through")).order_by(users.c.user_id)
+                  users.c.wa_disconnected_at, users.c.wa_last_connected_at).where(
+        users.c.workspace_id == bindparam("workspace_id"), users.c.wa_account_id.is_not(None),
+        users.c.user_id <= bindparam("through")).order_by(users.c.user_id)
 
 
 @statement
 def connect_statement(_: InsertFn) -> Statement:
     return update(users).where(*OF_USER).values(wa_account_id=bindparam("account_id"), wa_phone=bindparam("phone"),
-                                                 wa_connected_at=bindparam("at"), wa_disconnected_at=null())
+                                                 wa_connected_at=bindparam("at"), wa_last_connected_at=bindparam("at"),
+                                                 wa_disconnected_at=null())
 
 
 @statement

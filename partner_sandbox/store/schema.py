@@ -95,6 +95,7 @@ users = Table(
     Column("wa_phone", Text),
     _instant("wa_connected_at"),
     _instant("wa_disconnected_at"),
+    _instant("wa_last_connected_at"),  # the last connection, kept after a disconnection (the Public API's connected_on)
     Column("next_failure", Text),  # a failure forced on the user's next pairing step (pairing.FAILURES)
     # User ids are unique across the service, as in the real one.
     Index("users_by_id", "user_id", unique=True),
@@ -196,6 +197,24 @@ api_tokens = Table(
     Column("token_sha256", Text, nullable=False, unique=True),
     _instant("created_at", nullable=False),
     _instant("rotated_at"),
+)
+
+# Messages sent through the Public API (domain/messages.py): recorded, never sent anywhere.
+messages = Table(
+    "messages", metadata,
+    Column("uid", Text, primary_key=True),
+    Column("workspace_id", Text, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("sender_phone", Text, nullable=False),
+    Column("sender_name", Text, nullable=False),
+    Column("recipient_phone", Text, nullable=False),
+    Column("text", Text),
+    Column("file_uid", Text),
+    Column("attachment_template_id", BigInteger),
+    Column("label", Text),
+    Column("credits", Integer, nullable=False),
+    _instant("created_at", nullable=False),
+    Index("messages_by_workspace", "workspace_id", "created_at"),
 )
 
 # The production rate limit's token buckets (one per client IP), shared by workers and replicas.

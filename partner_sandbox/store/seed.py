@@ -17,8 +17,8 @@ from .accounts import connect_statement
 from .encoding import to_us
 from .partners import set_webhook_statement
 from .schema import (
-    SCHEMA_VERSION, TABLES, api_tokens, clocks, counters, create_statements, link_flows, links, meta, partners, users,
-    workspaces,
+    SCHEMA_VERSION, TABLES, api_tokens, clocks, counters, create_statements, link_flows, links, messages, meta, partners,
+    users, workspaces,
 )
 from .statements import InsertFn, Statement, Statements, statement
 from .links import LinkRows
@@ -60,6 +60,7 @@ def _add_seeded_workspace(insert: InsertFn) -> Statement:
 
 # One partner's world, emptied dependents first.
 _RESET = [
+    statement(lambda _: delete(messages).where(messages.c.workspace_id.in_(_OWNED))),
     statement(lambda _: delete(link_flows).where(link_flows.c.link_id.in_(
         select(links.c.id).where(links.c.workspace_id.in_(_OWNED))))),
     statement(lambda _: delete(links).where(links.c.workspace_id.in_(_OWNED))),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+from collections.abc import Callable
 from functools import partial
 
 from connexion import AsyncApp
@@ -22,9 +23,10 @@ from starlette.types import ASGIApp
 
 from ..auth import Authenticator
 from ..bootstrap import build_sandbox, configure_logging
+from ..domain.public_api import Caller
 from ..domain.ratelimit import RateLimiter
 from ..redaction import redact_secrets
-from ..resources import control_spec_path, spec_path
+from ..resources import control_spec_path, public_spec_path, spec_path
 from ..services.ratelimit import SharedRateLimiter
 from ..services.sandbox import Sandbox
 from ..settings import Settings, process_settings
@@ -32,6 +34,7 @@ from ..spec import SpecDocument
 from ..webhooks.delivery import Deliverer
 from . import pages
 from .fastpath import FastLane
+from .public_fastpath import PublicFastLane
 from .forced import ForcedResponses
 from .guard import Guard
 from .journal import RequestJournal
@@ -43,12 +46,21 @@ from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion
 
 
-def security_map(authenticator: Authenticator, limiter: RateLimiter) -> dict:
+def security_map(authenticator: Authenticator, limiter: RateLimiter,
+                 public_api_caller: Callable[[str | None], Caller] | None = None) -> dict:
     """connexion's bearer scheme, checked by our Authenticator with the partner header beside it,
-    then the partner's rate limit."""
+    then the partner's rate limit; the Public API's scheme (`x-sandbox-credential:
+    public-api-token`) by the workspace's token, read from the store on each call, which counts it."""
 
     class PartnerBearerHandler(BearerSecurityHandler):
         def get_fn(self, security_scheme, required_scopes):
+            if security_scheme.get("x-sandbox-credential") == PUBLIC_API_CREDENTIAL and public_api_caller:
+                def verify_public(request: ConnexionRequest) -> dict:
+                    caller = public_api_caller(request.headers.get("Authorization"))
+                    return {"workspace_id": caller.workspace_id, "partner_id": caller.partner_id}
+
+                return verify_public
+
             def verify(request: ConnexionRequest) -> dict:
                 partner_id = authenticator.authenticate(
                     request.headers.get("Authorization"), request.headers.get("X-TL-Partner-Id")
@@ -59,6 +71,9 @@ def security_map(authenticator: Authenticator, limiter: RateLimiter) -> dict:
             return verify
 
     return {"bearer": PartnerBearerHandler}
+
+
+PUBLIC_API_CREDENTIAL = "public-api-token"
 
 
 def worker_app() -> ASGIApp:
@@ -73,16 +88,17 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     sandbox = sandbox or build_sandbox(settings)
     partner_doc = SpecDocument.load(spec_path())
     control_doc = SpecDocument.load(control_spec_path())
+    public_doc = SpecDocument.load(public_spec_path())
     app = AsyncApp(
         __name__,
         specification_dir=spec_path().parent,
         lifespan=_lifespan(settings, sandbox),
-        middlewares=middleware(settings, sandbox, partner_doc, control_doc),
-        security_map=security_map(sandbox.authenticator, sandbox.limiter),
+        middlewares=middleware(settings, sandbox, partner_doc, control_doc, public_doc),
+        security_map=security_map(sandbox.authenticator, sandbox.limiter, sandbox.public_api_caller),
         validator_map=validator_map(CompiledSchemas()),
         resolver=TagResolver(),
     )
-    for document in (partner_doc, control_doc):  # parsed once, by libyaml, for us and for connexion
+    for document in (partner_doc, control_doc, public_doc):  # parsed once, by libyaml, for us and for connexion
         app.add_api(copy.deepcopy(document.raw), validate_responses=settings.validate_responses)
     # A path that matches nothing is the 404 envelope, not a redirect to the same path with a slash
     # (the app's own router: connexion's routing and Swagger UI middleware are set so in theirs).
@@ -99,11 +115,12 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     return app
 
 
-def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, control_doc: SpecDocument) -> list:
+def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, control_doc: SpecDocument,
+               public_doc: SpecDocument | None = None) -> list:
     """Every layer a request passes, outermost first: ours, and connexion's own in their places."""
     policy = settings.rate_policy
     ip_limiter = SharedRateLimiter(sandbox.store, policy.rate, policy.capacity) if policy.per == "ip" else None
-    ui_paths = (partner_doc.base_path + "/ui", control_doc.base_path + "/ui")
+    ui_paths = tuple(doc.base_path + "/ui" for doc in (partner_doc, control_doc, public_doc) if doc is not None)
     return [
         # request ids, security headers, size limits, chunked bodies read whole, the per-IP rate
         # limit, the envelope for a fault of our own, the access log
@@ -114,6 +131,9 @@ def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, 
                 authenticate=sandbox.authenticator.authenticate),
         # a well-formed POST .../qr answered from the same spec and rule without the layers below
         partial(FastLane, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses),
+        # a plain GET /integrations/api/whatsapp_accounts, answered in one transaction the same way
+        *([partial(PublicFastLane, sandbox=sandbox, spec=public_doc, validate_responses=settings.validate_responses)]
+          if public_doc is not None else []),
         ServerErrorMiddleware,
         ExceptionMiddleware,  # ERROR_HANDLERS: every error the envelope
         WrittenSpecSwaggerUI,  # the specs served as written

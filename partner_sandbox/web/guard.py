@@ -78,7 +78,7 @@ class Guard:
         except Exception:  # a fault of the sandbox's own: the envelope, never uvicorn's plain text
             log.exception("unhandled error on %s %s", scope["method"], redact_link_tokens(scope["path"]))
             if not started:
-                await send_error(send_, ApiError("internal_error", INTERNAL))
+                await send_error(send_, ApiError("internal_error", INTERNAL), path)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 path = json.dumps(redact_link_tokens(scope["path"]))
@@ -103,7 +103,7 @@ class Guard:
                 return  # the client left before its body ended
             scope, receive, error = read
         if error is not None:
-            await send_error(send, error)
+            await send_error(send, error, scope["path"])
             return
         await self.app(scope, receive, send)
 

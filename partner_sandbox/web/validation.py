@@ -150,7 +150,8 @@ def validator_map(schemas: CompiledSchemas) -> dict:
                     value = read(name)
                     if value is None:
                         if param.get("required"):
-                            raise ApiError("invalid_request", f"The {location} parameter '{name}' is required")
+                            raise ApiError("invalid_request", f"The {location} parameter '{name}' is required",
+                                           fields=[name])
                         continue
                     error = _first_error(schemas.get(param.get("schema", {})), value)
                     if error is None and isinstance(value, int) and not STORABLE[0] <= value <= STORABLE[1]:
@@ -159,7 +160,8 @@ def validator_map(schemas: CompiledSchemas) -> dict:
                         detail = _describe(error)
                     else:
                         continue
-                    raise ApiError("invalid_request", f"The {location} parameter '{name}' is invalid: {detail}")
+                    raise ApiError("invalid_request", f"The {location} parameter '{name}' is invalid: {detail}",
+                                   fields=[name])
 
     class PartnerJSONBodyValidator(JSONRequestBodyValidator):
         # Defaults filled in during validation reach the handler.
@@ -185,7 +187,10 @@ def validator_map(schemas: CompiledSchemas) -> dict:
             else:
                 message = _describe(error)
             field = ".".join(str(p) for p in error.absolute_path) or "(body)"
-            raise ApiError("invalid_request", f"{field}: {message}")
+            fields = [str(p) for p in error.absolute_path]
+            if error.validator == "required" and isinstance(error.instance, dict):  # the missing property's path
+                fields += [name for name in error.validator_value if name not in error.instance][:1]
+            raise ApiError("invalid_request", f"{field}: {message}", fields=fields)
 
     body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
     body["*/*json"] = PartnerJSONBodyValidator

@@ -97,7 +97,8 @@ def test_the_sdist_holds_the_project_and_nothing_else_of_the_checkout(dist):
     with tarfile.open(next(dist.glob("*.tar.gz"))) as sdist:
         top = {name.split("/")[1] for name in sdist.getnames() if name.count("/") >= 1}
     assert top == {"partner_sandbox", "handlers", "fixtures", "bench", "tests", ".ci", "openapi.yaml", "sandbox.yaml",
-                   "webhooks.yaml", "pages.yaml", "Makefile", "README.md", "pyproject.toml", "PKG-INFO", ".gitignore"}
+                   "webhooks.yaml", "pages.yaml", "public_api.yaml", "Makefile", "README.md", "pyproject.toml", "PKG-INFO",
+                   ".gitignore"}
 
 
 @pytest.mark.parametrize("kind", ["wheel", "sdist"])

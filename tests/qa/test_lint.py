@@ -15,7 +15,8 @@ def lint(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_projects_specs_and_fixtures_pass():
-    result = lint(str(ROOT / "openapi.yaml"), str(ROOT / "sandbox.yaml"), str(ROOT / "webhooks.yaml"))
+    result = lint(str(ROOT / "openapi.yaml"), str(ROOT / "sandbox.yaml"), str(ROOT / "webhooks.yaml"),
+                  str(ROOT / "public_api.yaml"))
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("ok: ") and result.stderr == ""
 

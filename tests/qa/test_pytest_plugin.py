@@ -63,3 +63,24 @@ def test_the_fixture_drives_the_embedded_pages_flow(partner_sandbox):
     code = httpx.post(link + "/flow/phone", json={"phone": "+31612345678"}).json()["pairing"]["code"]
     state = partner_sandbox.enter_pairing_code(workspace["workspace_id"], user, code)
     assert state["whatsapp"]["phone_number_e164"] == "+31612345678"
+
+
+def test_the_fixture_gives_a_ready_public_api_client(partner_sandbox):
+    import httpx
+
+    workspace = partner_sandbox.new_workspace(users=1)
+    workspace_id, user = workspace["workspace_id"], workspace["users"][1]["user_id"]
+    partner_sandbox.issue_qr(workspace_id, user)
+    phone = partner_sandbox.scan(workspace_id, user)["whatsapp"]["phone_number_e164"]
+    api = partner_sandbox.public_api(workspace_id)
+    assert [a["phone"] for a in api.whatsapp_accounts()] == [phone]
+    uid = api.send_message("+14840000000", "Hello")
+    assert api.message(uid)["sender_phone"] == phone and api.status_history(uid)[0]["status"] == "Sent"
+    assert api.workspace()["messaging_quota"]["used"] == 1
+    assert [m["message_uid"] for m in partner_sandbox.sent_messages(workspace_id)] == [uid]
+    assert len(api.teammates()) == 2
+    partner_sandbox.rotate_public_api_token(workspace_id)
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        api.workspace()
+    assert refused.value.response.status_code == 401
+    assert partner_sandbox.public_api(workspace_id).workspace()["workspace_id"] == workspace_id
