@@ -445,3 +445,19 @@ def test_a_token_that_no_longer_opens_the_apis_sends_the_page_back_to_sign_in(se
                            timeout=WAIT)
     assert page.is_hidden("#app") and page.is_visible("#sign-in")
     assert page.evaluate("sessionStorage.getItem('sandbox-session')") is None
+
+
+def test_what_the_user_types_before_the_settings_arrive_is_kept(server, watched):
+    w = watched()
+    page = w.page
+    held = []  # the page's read of the webhook URL, answered when the test says
+    page.route("**/sandbox/v1/webhook", lambda route: held.append(route) if route.request.method == "GET"
+               else route.continue_())
+    w.sign_in(server)
+    page.fill("#webhook-url", "http://127.0.0.1:9/typed-first")
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    page.wait_for_function("() => document.getElementById('origins').value.includes('http://localhost:3000')", timeout=WAIT)
+    page.wait_for_timeout(200)
+    assert page.input_value("#webhook-url") == "http://127.0.0.1:9/typed-first"

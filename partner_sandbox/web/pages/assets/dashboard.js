@@ -395,11 +395,13 @@
   }
 
   // --- settings ------------------------------------------------------------------------------------
+  // The saved settings into their fields, unless the user has typed into a field meanwhile.
   async function loadSettings() {
+    var url = $("webhook-url"), origins = $("origins"), typed = [url.value, origins.value];
     try {
       var got = await Promise.all([api("GET", CONTROLS + "/webhook"), api("GET", CONTROLS + "/embedding-origins")]);
-      $("webhook-url").value = got[0].url || "";
-      $("origins").value = got[1].origins.join("\n");
+      if (url.value === typed[0]) url.value = got[0].url || "";
+      if (origins.value === typed[1]) origins.value = got[1].origins.join("\n");
     } catch (e) { if (session) say("Could not read the settings: " + e.message, "error"); }
   }
   $("webhook-form").addEventListener("submit", function (ev) {
