@@ -12,5 +12,5 @@ JSON = {"Content-Type": "application/json"}
 
 
 async def get_whatsapp_accounts(token_info: dict):
-    members, accounts = request.state.sandbox.public_accounts(Caller(**token_info))
-    return public_views.whatsapp_accounts(members, accounts), 200, JSON
+    accounts = request.state.sandbox.public_accounts(Caller(**token_info))
+    return public_views.whatsapp_accounts(accounts), 200, JSON

@@ -13,7 +13,7 @@ from typing import Protocol
 from ..errors import ACCESS_DENIED_MESSAGE, PublicApiError
 from .clock import partner_now
 from .links import token_digest
-from .model import Member, WhatsAppAccount
+from .model import Member, WhatsAppAccount, WorkspaceState
 from .ports import Accounts, Clocks, Events, Links, Members, PlanUse, Tokens, Workspaces
 from .workspaces import current_usage, spend
 
@@ -40,12 +40,12 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def token_workspace(tx: CallerTx, token: str) -> str:
+def token_workspace(tx: CallerTx, token: str) -> WorkspaceState:
     """The workspace the token currently opens; 401 for an unknown or rotated token."""
-    workspace_id = tx.api_token_workspace(token_digest(token))
-    if workspace_id is None:
+    workspace = tx.api_token_home(token_digest(token))
+    if workspace is None:
         raise PublicApiError.unauthorized("invalid_token")
-    return workspace_id
+    return workspace
 
 
 def authenticate_call(tx: CallerTx, *, token: str, real_now: datetime,
@@ -54,10 +54,8 @@ def authenticate_call(tx: CallerTx, *, token: str, real_now: datetime,
     workspace billed directly or of a switched-off partner, 429 `quota_exceeded` once the period's
     API calls are used up (that call is not counted). The call that reaches 100% sends
     `workspace:quota_full:api_calls`, once a period, by the same rule as simulated use."""
-    workspace_id = token_workspace(tx, token)
-    workspace = tx.workspace(workspace_id)
-    if workspace is None:  # the token's row goes with its workspace; not expected, but not a 500
-        raise PublicApiError.unauthorized("invalid_token")
+    workspace = token_workspace(tx, token)
+    workspace_id = workspace.id
     if workspace.billing_managed or not partner_active(workspace.partner_id):
         raise PublicApiError("permission_denied", ACCESS_DENIED_MESSAGE)
     now = partner_now(tx, workspace.partner_id, real_now)
@@ -70,7 +68,7 @@ def authenticate_call(tx: CallerTx, *, token: str, real_now: datetime,
     return Caller(workspace_id, workspace.partner_id)
 
 
-def workspace_accounts(tx: CallerTx, workspace_id: str) -> tuple[list[Member], list[tuple[int, WhatsAppAccount]]]:
-    """The workspace's users and every account they have connected (by user): what
-    `GET /whatsapp_accounts` shows."""
-    return tx.members(workspace_id), tx.accounts(workspace_id)
+def workspace_accounts(tx: CallerTx, workspace_id: str) -> list[tuple[Member, WhatsAppAccount]]:
+    """Every account the workspace's users have connected, with its user: what `GET /whatsapp_accounts`
+    shows."""
+    return tx.owned_accounts(workspace_id)

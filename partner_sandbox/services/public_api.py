@@ -24,12 +24,12 @@ class PublicApi(Services):
             return public_api.authenticate_call(tx, token=token, real_now=self.clock(),
                                                 partner_active=self._partner_active)
 
-    def public_accounts(self, caller: public_api.Caller) -> tuple[list[Member], list[tuple[int, WhatsAppAccount]]]:
+    def public_accounts(self, caller: public_api.Caller) -> list[tuple[Member, WhatsAppAccount]]:
         with self.store.transaction() as tx:
             return public_api.workspace_accounts(tx, caller.workspace_id)
 
     def public_accounts_of_call(self, authorization: str | None
-                                ) -> tuple[list[Member], list[tuple[int, WhatsAppAccount]]]:
+                                ) -> list[tuple[Member, WhatsAppAccount]]:
         """The fast lane's `GET /whatsapp_accounts`: the caller and its accounts in one transaction
         (an error rolls it back, the call uncounted, for connexion's path to answer)."""
         token = public_api.bearer_token(authorization)

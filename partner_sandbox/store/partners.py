@@ -10,9 +10,9 @@ from sqlalchemy import bindparam, delete, select, update
 
 from ..auth import Partner
 from ..domain.links import token_digest
-from ..domain.model import REAL_CLOCK, ClockState
+from ..domain.model import REAL_CLOCK, ClockState, WorkspaceState
 from .encoding import opt_instant, opt_us, to_us
-from .schema import api_tokens, clocks, partners, webhooks
+from .schema import api_tokens, clocks, partners, webhooks, workspaces
 from .statements import InsertFn, Statement, Rows, statement, upsert
 
 _OF_PARTNER = partners.c.id == bindparam("partner_id")
@@ -85,6 +85,12 @@ def _api_token_workspace(_: InsertFn) -> Statement:
     return select(api_tokens.c.workspace_id).where(api_tokens.c.token_sha256 == bindparam("digest"))
 
 
+@statement
+def _api_token_home(_: InsertFn) -> Statement:
+    return select(workspaces.c.id, workspaces.c.partner_id, workspaces.c.billing_managed).join(
+        api_tokens, api_tokens.c.workspace_id == workspaces.c.id).where(api_tokens.c.token_sha256 == bindparam("digest"))
+
+
 class PartnerRows(Rows):
     def partners(self) -> list[Partner]:
         return [Partner(row["id"], row["secret"], bool(row["active"])) for row in self._all(_partners)]
@@ -138,3 +144,8 @@ class PartnerRows(Rows):
     def api_token_workspace(self, digest: str) -> str | None:
         row = self._one(_api_token_workspace, digest=digest)
         return row["workspace_id"] if row else None
+
+    def api_token_home(self, digest: str) -> WorkspaceState | None:
+        """The workspace whose current token has this digest (one read: the Public API's every call)."""
+        row = self._one(_api_token_home, digest=digest)
+        return WorkspaceState(row["id"], row["partner_id"], bool(row["billing_managed"])) if row else None

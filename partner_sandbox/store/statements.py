@@ -124,6 +124,8 @@ class Rows:
     def __init__(self, conn: Connection, statements: Statements):
         self._conn = conn
         self._compiled = statements.compiled
+        # Row locks are PostgreSQL's: a SQLite transaction (BEGIN IMMEDIATE) holds the whole database.
+        self._row_locks = statements.dialect.name != "sqlite"
 
     def _run(self, builder: Builder, **params: Any) -> Any:
         sql, constants = self._compiled[builder]

@@ -151,7 +151,8 @@ class WorkspaceRows(Rows):
 
     def lock_workspace(self, workspace_id: str) -> None:
         """Queue changes to a workspace's seats (PostgreSQL; a SQLite transaction holds the database)."""
-        self._one(_lock_workspace, workspace_id=workspace_id)
+        if self._row_locks:
+            self._one(_lock_workspace, workspace_id=workspace_id)
 
     def partner_plan(self, partner_id: str) -> Plan:
         row = self._the(_partner_plan, partner_id=partner_id)

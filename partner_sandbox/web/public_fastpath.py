@@ -40,12 +40,12 @@ class PublicFastLane:
             await self.app(scope, receive, send)
             return
         try:
-            members, accounts = self.sandbox.public_accounts_of_call(
+            accounts = self.sandbox.public_accounts_of_call(
                 headers.get(b"authorization", b"").decode("latin-1") or None)
         except ApiError:
             await self.app(scope, receive, send)  # connexion answers (and counts) it
             return
-        response = public_views.whatsapp_accounts(members, accounts)
+        response = public_views.whatsapp_accounts(accounts)
         if self.response_validator is not None:
             self.response_validator.validate(response)
         payload = json.dumps(response).encode()

@@ -34,10 +34,9 @@ def _account(acc: WhatsAppAccount, owner: Member | None) -> dict:
     }
 
 
-def whatsapp_accounts(members: list[Member], accounts: list[tuple[int, WhatsAppAccount]]) -> dict:
-    """WhatsappAccountsResponse: every account the workspace's users have connected."""
-    by_id = {m.user_id: m for m in members}
-    return ok({"whatsapp_accounts": [_account(acc, by_id.get(user_id)) for user_id, acc in accounts]})
+def whatsapp_accounts(accounts: list[tuple[Member, WhatsAppAccount]]) -> dict:
+    """WhatsappAccountsResponse: every account the workspace's users have connected, with its user."""
+    return ok({"whatsapp_accounts": [_account(acc, owner) for owner, acc in accounts]})
 
 
 def _quota(total: int, used: int, details: Details) -> dict:

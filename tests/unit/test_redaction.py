@@ -43,3 +43,26 @@ def test_a_journal_that_cannot_be_written_warns_and_keeps_serving(caplog):
     with caplog.at_level(logging.WARNING):
         journal._write()
     assert "1 entries not kept: The database cannot be written" in caplog.text
+
+
+def test_the_access_log_writes_the_lines_of_one_loop_turn_as_one_record_and_redacted(caplog):
+    import asyncio
+
+    from partner_sandbox.web.guard import AccessLog
+
+    install_log_redaction()
+    access = AccessLog()
+
+    async def requests_ending() -> None:
+        for n in range(3):  # three requests ending in one turn of the loop
+            access.add(f'{{"request_id": "r{n}", "path": "/qr/tok_{n}"}}')
+        await asyncio.sleep(0)  # the next turn writes them
+        await asyncio.sleep(0)
+        access.add(f'{{"request_id": "alone", "token": "{JWT}"}}')  # idle: a line of its own, at once
+        await asyncio.sleep(0)
+
+    with caplog.at_level(logging.INFO, logger="partner_sandbox.access"):
+        asyncio.run(requests_ending())
+    records = [r.getMessage() for r in caplog.records if r.name == "partner_sandbox.access"]
+    assert len(records) == 2 and [len(r.splitlines()) for r in records] == [3, 1]
+    assert "tok_" not in "".join(records) and JWT not in records[1] and '"request_id": "r2"' in records[0]
