@@ -43,17 +43,21 @@ def sandbox(sandbox_process):
     return sandbox_process
 
 
-@pytest.fixture(scope="module")
-def client_package(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated")
-    generate(out, PACKAGE, "--path", str(ROOT / "openapi.yaml"))
+def imported_client(out, package: str, spec):
+    """A client generated from `spec` into `out`, imported as `package` (a generator: unimported after)."""
+    generate(out, package, "--path", str(spec))
     sys.path.insert(0, str(out))
     try:
-        yield importlib.import_module(PACKAGE)
+        yield importlib.import_module(package)
     finally:
         sys.path.remove(str(out))
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
             del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def client_package(tmp_path_factory):
+    yield from imported_client(tmp_path_factory.mktemp("generated"), PACKAGE, ROOT / "openapi.yaml")
 
 
 def test_the_served_spec_is_the_written_one(sandbox):

@@ -5,11 +5,10 @@ the errors parsed as `ErrorResponse`."""
 from __future__ import annotations
 
 import importlib
-import sys
 
 import pytest
 
-from tests.conformance.test_generated_client import generate
+from tests.conformance.test_generated_client import imported_client
 from tests.helpers import ROOT, auth_headers
 
 PACKAGE = "public_api_client"
@@ -17,15 +16,7 @@ PACKAGE = "public_api_client"
 
 @pytest.fixture(scope="module")
 def client_package(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated-public")
-    generate(out, PACKAGE, "--path", str(ROOT / "public_api.yaml"))
-    sys.path.insert(0, str(out))
-    try:
-        yield importlib.import_module(PACKAGE)
-    finally:
-        sys.path.remove(str(out))
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
-            del sys.modules[name]
+    yield from imported_client(tmp_path_factory.mktemp("generated-public"), PACKAGE, ROOT / "public_api.yaml")
 
 
 def api(name: str):
