@@ -1,5 +1,6 @@
-"""Request validation plugged into connexion's validator_map: `invalid_request` naming the field, an
-absent JSON body read as `{}` with the spec's defaults applied, and schemas compiled once."""
+"""Validation plugged into connexion's validator_map: requests (`invalid_request` naming the field, an
+absent JSON body read as `{}` with the spec's defaults applied) and JSON responses, with schemas
+compiled once; responses by a compiled (Rust) validator."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 import typing as t
 
 import jsonschema
-from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+import jsonschema_rs
+from connexion.exceptions import NonConformingResponseBody
+from connexion.validators import JSONRequestBodyValidator, JSONResponseBodyValidator, ParameterValidator
 from connexion.validators import VALIDATOR_MAP
 from connexion.datastructures import MediaTypeDict
 from starlette.datastructures import MutableHeaders
@@ -61,6 +64,49 @@ class CompiledSchemas:
         entry = self._compiled.get(id(schema))
         if entry is None or entry[0] is not schema:
             entry = (schema, _DefaultsValidator(schema, format_checker=_FORMATS))
+            self._compiled[id(schema)] = entry
+        return entry[1]
+
+
+_SUBSCHEMA = ("items", "additionalProperties", "not")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties")
+_OPENAPI_ONLY = ("nullable", "example", "discriminator", "xml", "externalDocs", "deprecated")
+
+
+def json_schema(schema: t.Any) -> t.Any:
+    """An OpenAPI 3.0 schema as JSON Schema (draft 4) reads it: `nullable: true` allows null, and the
+    keywords JSON Schema does not have are dropped (a property may still be named like one)."""
+    if not isinstance(schema, dict):
+        return schema
+    converted: dict[str, t.Any] = {}
+    for key, value in schema.items():
+        if key in _OPENAPI_ONLY or key.startswith("x-"):
+            continue
+        if key in _SUBSCHEMA:
+            converted[key] = json_schema(value)
+        elif key in _SUBSCHEMA_LISTS:
+            converted[key] = [json_schema(item) for item in value]
+        elif key in _SUBSCHEMA_MAPS:
+            converted[key] = {name: json_schema(sub) for name, sub in value.items()}
+        else:
+            converted[key] = value
+    if schema.get("nullable") is True:
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+class CompiledResponseSchemas:
+    """Response schemas compiled once per app, in Rust (jsonschema_rs), keyed like CompiledSchemas;
+    formats checked as connexion's response validator checks them (date-time with rfc3339)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[int, tuple[dict, t.Any]] = {}
+
+    def get(self, schema: dict) -> t.Any:
+        entry = self._compiled.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            entry = (schema, jsonschema_rs.Draft4Validator(json_schema(schema), validate_formats=True))
             self._compiled[id(schema)] = entry
         return entry[1]
 
@@ -133,8 +179,9 @@ def json_object(raw: bytes, encoding: str = "utf-8") -> dict:
     return body
 
 
-def validator_map(schemas: CompiledSchemas) -> dict:
-    """connexion's validator_map with this project's parameter and JSON body validators."""
+def validator_map(schemas: CompiledSchemas, responses: CompiledResponseSchemas | None = None) -> dict:
+    """connexion's validator_map with this project's parameter, JSON body and JSON response validators."""
+    compiled_responses = responses or CompiledResponseSchemas()
 
     class PartnerParameterValidator(ParameterValidator):
         def validate_request(self, request) -> None:
@@ -192,6 +239,19 @@ def validator_map(schemas: CompiledSchemas) -> dict:
                 fields += [name for name in error.validator_value if name not in error.instance][:1]
             raise ApiError("invalid_request", f"{field}: {message}", fields=fields)
 
+    class CompiledJSONResponseValidator(JSONResponseBodyValidator):
+        # connexion's builds a Python validator for every response; this one is compiled once.
+        def _validate(self, body: t.Any) -> None:
+            validator = compiled_responses.get(self._schema)
+            if validator.is_valid(body):
+                return
+            error = next(iter(validator.iter_errors(body)))
+            where = "/".join(str(p) for p in error.instance_path) or "(body)"
+            raise NonConformingResponseBody(detail=f"Response body does not conform to specification. {where}:"
+                                                   f" {error.message}")
+
     body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
     body["*/*json"] = PartnerJSONBodyValidator
-    return {"parameter": PartnerParameterValidator, "body": body}
+    response = MediaTypeDict(dict(VALIDATOR_MAP["response"]))
+    response["*/*json"] = CompiledJSONResponseValidator
+    return {"parameter": PartnerParameterValidator, "body": body, "response": response}
