@@ -1,7 +1,8 @@
 """`make bench`: POST .../qr on the sandbox as users run it, measured with wrk, beside a bare uvicorn
 app and Prism on the same spec (when installed), plus the one-user contention case, the Public API's
-GET /whatsapp_accounts (beside Prism on public_api.yaml) and a 100,000-user world. Prints a table and
-JSON. A benchmark, not a test: it asserts nothing."""
+GET /whatsapp_accounts (beside Prism on public_api.yaml), a 100,000-user world, the dashboard's poll,
+and each of the eight operations alone beside Prism. Prints tables and JSON. A benchmark, not a
+test: it asserts nothing."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PARTNER, SECRET, WORKSPACE = "bench-partner", "bench-partner-secret-for-benchmarks-only-0000", "bench-workspace"
 SMALL = "bench-small"
+SEAT_WORKSPACES = 40
+# The eight operations of the Partner API, each measured alone (bench/wrk_ops.lua), beside Prism.
+OPERATIONS = ("workspaceCreate", "workspaceGet", "workspaceUpdate", "workspaceCreateUsers", "userRequestQRLink",
+              "disconnectWA", "getPublicAPIToken", "rotatePublicAPIToken")
 PRISM = BENCH / ".prism" / "node_modules" / ".bin" / "prism"
 PRISM_ROW, PRISM_PUBLIC_ROW = "Prism 5.16 mock, same spec", "Prism 5.16 mock, public_api.yaml, GET /whatsapp_accounts"
 PUBLIC_ROW = "GET /integrations/api/whatsapp_accounts"
@@ -39,6 +44,10 @@ def write_world(path: Path, users: int) -> Path:
         for i in range(1, users + 1):
             f.write(f"          - {{id: {i}}}\n")
         # A workspace of the usual size, for GET /workspaces/{id}: 5 users, one connected, one with a link.
+        # Workspaces with seats to spare, for workspaceCreateUsers (each request adds one user).
+        for k in range(SEAT_WORKSPACES):
+            f.write(f"      - id: bench-seats-{k}\n        seats_purchased: 999\n        users:\n")
+            f.write(f"          - {{id: {users + 100 + k}, role: owner}}\n")
         f.write(f"      - id: {SMALL}\n        users:\n")
         f.write(f"          - {{id: {users + 1}, role: owner, whatsapp: {{account_id: 1, phone_number_e164: '+15550000001'}}}}\n")
         f.write(f"          - {{id: {users + 2}, active_link: {{expires_in_hours: 24}}}}\n")
@@ -61,11 +70,11 @@ def server(cmd: list[str], port: int, ready_path: str, env: dict | None = None, 
     return process, time.monotonic() - started
 
 
-def run_wrk(port: int, args, env: dict, warmup: bool = True) -> dict:
+def run_wrk(port: int, args, env: dict, warmup: bool = True, script: str = "wrk_qr.lua") -> dict:
     if warmup:  # a short unmeasured run first: caches, connections, the token cache
-        run_wrk(port, argparse.Namespace(**{**vars(args), "duration": 2}), env, warmup=False)
+        run_wrk(port, argparse.Namespace(**{**vars(args), "duration": 2}), env, warmup=False, script=script)
     cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-           "--timeout", "5s", "-s", str(BENCH / "wrk_qr.lua"), f"http://127.0.0.1:{port}"]
+           "--timeout", "5s", "-s", str(BENCH / script), f"http://127.0.0.1:{port}"]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
     data = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON "))[8:])
     errors = data["connect"] + data["read"] + data["write"] + data["status"] + data["timeout"]
@@ -100,6 +109,26 @@ def measure_sandbox(label: str, world: Path, db: Path, args: argparse.Namespace,
                                                               "BENCH_PREFIX": "/integrations/api"})
     rows[f"{label}, {args.users} users"]["startup_s"] = round(startup_s, 2)
     sandbox.stop()
+    return rows
+
+
+def measure_operations(world: Path, db: Path, args: argparse.Namespace, wrk_env: dict, tmp: Path) -> dict[str, dict]:
+    """Each of the eight operations alone (`--op-duration` s each), on a sandbox of its own and on Prism
+    mocking the same spec: one row per operation, with both figures and their ratio."""
+    op_args = argparse.Namespace(**{**vars(args), "duration": args.op_duration})
+    env = {**wrk_env, "BENCH_SMALL": SMALL, "BENCH_SEAT_WORKSPACES": str(SEAT_WORKSPACES)}
+    port = free_port()
+    sandbox, _ = server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz")
+    rows = {op: {"sandbox": run_wrk(port, op_args, {**env, "BENCH_OP": op}, script="wrk_ops.lua")} for op in OPERATIONS}
+    sandbox.stop()
+    if PRISM.exists():
+        prism_port = free_port()
+        prism, _ = server([str(PRISM), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port",
+                           str(prism_port), "--errors", "false"], prism_port, "/", cwd=tmp)
+        for op in OPERATIONS:
+            rows[op]["prism"] = run_wrk(prism_port, op_args, {**env, "BENCH_OP": op, "BENCH_PREFIX": ""},
+                                        script="wrk_ops.lua")
+        prism.stop()
     return rows
 
 
@@ -160,6 +189,7 @@ def main() -> None:
     parser.add_argument("--scale-users", type=int, default=100_000, help="users of the large world (0 skips it)")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the JSON figures to this file")
+    parser.add_argument("--op-duration", type=int, default=5, help="seconds per wrk run of each operation (0 skips them)")
     parser.add_argument("--baseline", help="also measure the sandbox at this git commit (e.g. main~5), in the same run")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -206,6 +236,7 @@ def main() -> None:
     results.update(measure_sandbox("sandbox", world, tmp / "bench.db", args, wrk_env))
 
     dashboard = measure_dashboard_poll(world, tmp / "dashboard.db", args)
+    operations = measure_operations(world, tmp / "operations.db", args, wrk_env, tmp) if args.op_duration else {}
 
     if args.scale_users:
         big = write_world(tmp / "scale-world.yaml", args.scale_users)
@@ -240,8 +271,21 @@ def main() -> None:
     print(f"\ndashboard poll cycle (4 GETs at once, {dashboard['workspace_users']} users in the partner's workspaces):"
           f" {dashboard['cycle_ms']} ms a cycle, {dashboard['server_cpu_ms']} ms of server CPU a cycle,"
           f" {dashboard['core_share_at_2s'] * 100:.2f}% of one core at one cycle every 2 s")
+    if operations:
+        print(f"\neach operation alone, wrk -t{args.threads} -c{args.connections} -d{args.op_duration}s, beside Prism on"
+              f" openapi.yaml (vs_bare: the bare uvicorn app above)\n")
+        print(f"{'operation':24}{'sandbox_rps':>13}{'p99_ms':>9}{'errors':>8}{'prism_rps':>11}{'p99_ms':>9}"
+              f"{'errors':>8}{'vs_prism':>10}{'vs_bare':>9}")
+        for op, row in operations.items():
+            mine, prism = row["sandbox"], row.get("prism", {})
+            if prism:
+                row["vs_prism"] = round(mine["requests_per_s"] / prism["requests_per_s"], 2)
+            row["vs_bare"] = round(mine["requests_per_s"] / bare_rps, 3)
+            print(f"{op:24}{mine['requests_per_s']:>13}{mine['p99_ms']:>9}{mine['errors']:>8}"
+                  f"{prism.get('requests_per_s', ''):>11}{prism.get('p99_ms', ''):>9}{prism.get('errors', ''):>8}"
+                  f"{row.get('vs_prism', ''):>10}{row['vs_bare']:>9}")
     document = {"config": vars(args) | {"json": str(args.json) if args.json else None, "cores": os.cpu_count()},
-                "results": results, "dashboard_poll": dashboard}
+                "results": results, "dashboard_poll": dashboard, "operations": operations}
     print("\n" + json.dumps(document, indent=2))
     if args.json:
         args.json.write_text(json.dumps(document, indent=2))
