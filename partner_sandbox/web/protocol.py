@@ -7,6 +7,8 @@
   which is why the server does not use it.
 - The errors the server itself answers before any app runs (a request that is not HTTP/1.1, a
   request head over the limit) are the API's error envelope, not plain text.
+- What one turn of the event loop writes to a connection goes out in one write: a response's head
+  and its body are one system call, not two (system calls are dear on sandboxed machines).
 - Slow and idle clients are bounded: a request head must arrive whole within `--header-timeout`,
   and each part of a body within as long again after the one before (else 408, closed), and a
   process serves at most `--max-connections` connections (past that, each new one is answered 503
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from typing import cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -60,6 +63,47 @@ def _limits() -> tuple[float, int]:
     return settings.header_timeout, settings.max_connections
 
 
+class _CorkedTransport:
+    """A connection's transport whose writes of one turn of the event loop are joined into one: the
+    first write of a turn schedules the flush for the end of it. Closing flushes first; everything
+    else is the transport's own."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def writelines(self, chunks) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def flush(self) -> None:
+        if self._pending:
+            data, self._pending = b"".join(self._pending), []
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+
 class SandboxH11Protocol(H11Protocol):
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
@@ -69,7 +113,7 @@ class SandboxH11Protocol(H11Protocol):
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport) -> None:
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, _CorkedTransport(transport, self.loop)))  # as one
         if len(self.connections) > self.max_connections:
             self._refuse(ApiError("service_unavailable", f"The sandbox holds at most {self.max_connections}"
                                   " connections a process; retry shortly", headers={"Retry-After": "1"}))
