@@ -70,11 +70,12 @@ def server(cmd: list[str], port: int, ready_path: str, env: dict | None = None, 
     return process, time.monotonic() - started
 
 
-def run_wrk(port: int, args, env: dict, warmup: bool = True, script: str = "wrk_qr.lua") -> dict:
+def run_wrk(port: int, args, env: dict, warmup: bool = True) -> dict:
+    """wrk on bench/wrk_ops.lua: the operation `env` names (BENCH_OP; the QR operation unless told)."""
     if warmup:  # a short unmeasured run first: caches, connections, the token cache
-        run_wrk(port, argparse.Namespace(**{**vars(args), "duration": 2}), env, warmup=False, script=script)
+        run_wrk(port, argparse.Namespace(**{**vars(args), "duration": 2}), env, warmup=False)
     cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-           "--timeout", "5s", "-s", str(BENCH / script), f"http://127.0.0.1:{port}"]
+           "--timeout", "5s", "-s", str(BENCH / "wrk_ops.lua"), f"http://127.0.0.1:{port}"]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
     data = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON "))[8:])
     errors = data["connect"] + data["read"] + data["write"] + data["status"] + data["timeout"]
@@ -100,13 +101,14 @@ def measure_sandbox(label: str, world: Path, db: Path, args: argparse.Namespace,
     sandbox, startup_s = server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz", env=env, cwd=cwd)
     rows = {f"{label}, {args.users} users": run_wrk(port, args, wrk_env),
             f"{label}, one user (contention)": run_wrk(port, args, {**wrk_env, "BENCH_SINGLE_USER": "1"}),
-            f"{label}, GET /workspaces/{{id}} (5 users)": run_wrk(port, args, {**wrk_env, "BENCH_DETAILS": SMALL})}
+            f"{label}, GET /workspaces/{{id}} (5 users)": run_wrk(port, args, {**wrk_env, "BENCH_OP": "workspaceGet"})}
     # The Public API (where the code has it): the small workspace's token, from the Partner API.
     answer = httpx.get(f"http://127.0.0.1:{port}/partner/api/v1/workspaces/{SMALL}/api-token",
                        headers={"Authorization": f"Bearer {wrk_env['BENCH_TOKEN']}", "X-TL-Partner-Id": PARTNER})
     if answer.status_code == 200 and httpx.get(f"http://127.0.0.1:{port}/integrations/api/openapi.json").status_code == 200:
         rows[f"{label}, {PUBLIC_ROW}"] = run_wrk(port, args, {**wrk_env, "BENCH_PUBLIC_TOKEN": answer.json()["token"],
-                                                              "BENCH_PREFIX": "/integrations/api"})
+                                                              "BENCH_PREFIX": "/integrations/api",
+                                                              "BENCH_OP": "getWhatsappAccounts"})
     rows[f"{label}, {args.users} users"]["startup_s"] = round(startup_s, 2)
     sandbox.stop()
     return rows
@@ -119,15 +121,14 @@ def measure_operations(world: Path, db: Path, args: argparse.Namespace, wrk_env:
     env = {**wrk_env, "BENCH_SMALL": SMALL, "BENCH_SEAT_WORKSPACES": str(SEAT_WORKSPACES)}
     port = free_port()
     sandbox, _ = server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz")
-    rows = {op: {"sandbox": run_wrk(port, op_args, {**env, "BENCH_OP": op}, script="wrk_ops.lua")} for op in OPERATIONS}
+    rows = {op: {"sandbox": run_wrk(port, op_args, {**env, "BENCH_OP": op})} for op in OPERATIONS}
     sandbox.stop()
     if PRISM.exists():
         prism_port = free_port()
         prism, _ = server([str(PRISM), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port",
                            str(prism_port), "--errors", "false"], prism_port, "/", cwd=tmp)
         for op in OPERATIONS:
-            rows[op]["prism"] = run_wrk(prism_port, op_args, {**env, "BENCH_OP": op, "BENCH_PREFIX": ""},
-                                        script="wrk_ops.lua")
+            rows[op]["prism"] = run_wrk(prism_port, op_args, {**env, "BENCH_OP": op, "BENCH_PREFIX": ""})
         prism.stop()
     return rows
 
@@ -219,7 +220,7 @@ def main() -> None:
         prism_port = free_port()
         prism, _ = server([str(PRISM), "mock", str(ROOT / "public_api.yaml"), "--host", "127.0.0.1", "--port",
                         str(prism_port), "--errors", "false"], prism_port, "/", cwd=tmp)
-        results[PRISM_PUBLIC_ROW] = run_wrk(prism_port, args, {**wrk_env, "BENCH_PREFIX": "",
+        results[PRISM_PUBLIC_ROW] = run_wrk(prism_port, args, {**wrk_env, "BENCH_PREFIX": "", "BENCH_OP": "getWhatsappAccounts",
                                                                "BENCH_PUBLIC_TOKEN": "a-token-prism-does-not-check"})
         prism.stop()
 

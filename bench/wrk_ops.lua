@@ -1,7 +1,11 @@
--- wrk script: one operation of the Partner API (BENCH_OP, its operationId) with a partner JWT, on the
--- bench world's workspaces (bench/bench.py writes them); prints one WRKJSON line. Requests that
+-- wrk script of `make bench`: one operation (BENCH_OP, its operationId; userRequestQRLink unless
+-- told) with a partner JWT on the bench world's workspaces (bench/bench.py writes them), or the
+-- Public API's getWhatsappAccounts with BENCH_PUBLIC_TOKEN; prints one WRKJSON line. Requests that
 -- create something use names and workspaces no other request uses, so every answer is a success.
-local op = os.getenv("BENCH_OP")
+-- userRequestQRLink spreads over BENCH_USERS users, or all goes to BENCH_SINGLE_USER.
+local op = os.getenv("BENCH_OP") or "userRequestQRLink"
+local single = os.getenv("BENCH_SINGLE_USER")
+local public_headers = {["Authorization"] = "Bearer " .. (os.getenv("BENCH_PUBLIC_TOKEN") or "")}
 local token = os.getenv("BENCH_TOKEN")
 local partner = os.getenv("BENCH_PARTNER") or "bench-partner"
 local workspace = os.getenv("BENCH_WORKSPACE") or "bench-workspace"
@@ -25,7 +29,7 @@ end
 
 function request()
   counter = counter + 1
-  local user = ((counter * 7 + tid * 7919) % users) + 1
+  local user = single and tonumber(single) or ((counter * 7 + tid * 7919) % users) + 1
   if op == "workspaceCreate" then
     local body = string.format('{"display_name": "Bench-%d-%d-%d", "seats_purchased": 5}', tid, counter, os.time())
     return wrk.format("POST", prefix .. "/workspaces", headers, body)
@@ -47,6 +51,8 @@ function request()
     return wrk.format("GET", prefix .. "/workspaces/" .. small .. "/api-token", headers, nil)
   elseif op == "rotatePublicAPIToken" then
     return wrk.format("POST", prefix .. "/workspaces/" .. small .. "/api-token", headers, nil)
+  elseif op == "getWhatsappAccounts" then
+    return wrk.format("GET", prefix .. "/whatsapp_accounts", public_headers, nil)
   end
   error("BENCH_OP names no operation: " .. tostring(op))
 end

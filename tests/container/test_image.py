@@ -152,17 +152,25 @@ def container(podman, image, tmp_path):
         one.remove()
 
 
+def workspace_with_users(creator, adder, display_name: str, *, seats: int, users: int) -> tuple[str, int]:
+    """The guide's first two steps: a workspace made through `creator`, its users through `adder`;
+    (the workspace's id, the first user's id)."""
+    headers = auth_headers()
+    r = creator.post("/partner/api/v1/workspaces", headers=headers, json={"display_name": display_name,
+                                                                       "seats_purchased": seats})
+    assert r.status_code == 201, r.text
+    workspace = r.json()["workspace_id"]
+    r = adder.post(f"/partner/api/v1/workspaces/{workspace}/users", headers=headers, json={"count": users})
+    assert r.status_code in (200, 201), r.text
+    return workspace, r.json()["users"][0]["user_id"]
+
+
 def test_the_image_serves_the_guide_flow_stops_cleanly_and_keeps_its_state(container, podman):
     first = container()
     api, ctl, headers = "/partner/api/v1", "/sandbox/v1", auth_headers()
     assert podman("exec", first.name, "id", "-u").stdout.strip() == str(CONTAINER_UID)  # not root
 
-    r = first.client.post(f"{api}/workspaces", headers=headers, json={"display_name": "Container-Store", "seats_purchased": 3})
-    assert r.status_code == 201, r.text
-    workspace = r.json()["workspace_id"]
-    r = first.client.post(f"{api}/workspaces/{workspace}/users", headers=headers, json={"count": 2})
-    assert r.status_code in (200, 201), r.text
-    user = r.json()["users"][0]["user_id"]
+    workspace, user = workspace_with_users(first.client, first.client, "Container-Store", seats=3, users=2)
     r = first.client.post(f"{api}/workspaces/{workspace}/users/{user}/qr", headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["qr_link"].startswith(f"http://0.0.0.0:{first.port}/qr/")  # --public-url would set it
@@ -194,12 +202,7 @@ def test_two_replicas_of_the_image_share_one_postgresql_database(container, post
     for replica in (first, second):
         replica.wait_ready()
     api, headers = "/partner/api/v1", auth_headers()
-    r = first.client.post(f"{api}/workspaces", headers=headers, json={"display_name": "Replicated", "seats_purchased": 2})
-    assert r.status_code == 201, r.text
-    workspace = r.json()["workspace_id"]
-    r = second.client.post(f"{api}/workspaces/{workspace}/users", headers=headers, json={"count": 1})
-    assert r.status_code in (200, 201), r.text
-    user = r.json()["users"][0]["user_id"]
+    workspace, user = workspace_with_users(first.client, second.client, "Replicated", seats=2, users=1)  # two replicas
     assert first.client.post(f"{api}/workspaces/{workspace}/users/{user}/qr", headers=headers).status_code == 200
     again = second.client.post(f"{api}/workspaces/{workspace}/users/{user}/qr", headers=headers)
     assert again.status_code == 200 and again.json()["previous_qr_revoked"] is True, again.text
