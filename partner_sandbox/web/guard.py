@@ -8,7 +8,6 @@ requests; when idle, a line goes out at once)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..redaction import redact_link_tokens
 from ..errors import ApiError
 from ..domain.ratelimit import RateLimiter
+from .batching import PerTurn
 from .client import ClientAddress
 from .errors import INTERNAL, send_error
 
@@ -44,22 +44,11 @@ SECURITY_HEADERS = [
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
 
-class AccessLog:
-    """The access log's lines, written by the event loop's turn: the first line of a turn schedules
-    the write for the next turn, and the lines of the requests ending meanwhile join it."""
+class AccessLog(PerTurn[str]):
+    """The access log's lines, written by turn of the event loop: one log record, a line each."""
 
     def __init__(self) -> None:
-        self._lines: list[str] = []
-
-    def add(self, line: str) -> None:
-        if not self._lines:
-            asyncio.get_running_loop().call_soon(self.write)
-        self._lines.append(line)
-
-    def write(self) -> None:
-        lines, self._lines = self._lines, []
-        if lines:
-            access_log.info("\n".join(lines))
+        super().__init__(lambda lines: access_log.info("\n".join(lines)))
 
 
 class Guard:

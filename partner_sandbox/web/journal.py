@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, UTC
 from collections.abc import Callable
 
-import asyncio
 import time
 import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..domain.clock import rfc3339
 from ..errors import ApiError
 from ..redaction import REDACTED, SECRET_HEADERS
+from .batching import PerTurn
 
 log = logging.getLogger("partner_sandbox.web.journal")
 
@@ -33,9 +33,8 @@ def _headers(pairs) -> dict[str, str]:
 class RequestJournal:
     """Wraps the app; after each response on `prefix`, records it for the authenticated partner.
 
-    Entries are written in groups: the first entry after a write schedules the next write for the
-    event loop's next turn, and entries arriving meanwhile join it, so that under load many
-    requests share one store transaction, and when idle an entry is written at once.
+    Entries are written by turn of the event loop (batching.PerTurn): under load many requests
+    share one store transaction, and when idle an entry is written at once.
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[list[tuple[str, dict]]], None],
@@ -45,15 +44,13 @@ class RequestJournal:
         self.record = record
         self.redact = redact
         self.authenticate = authenticate
-        self._pending: list[tuple[str, dict]] = []
+        self._entries: PerTurn[tuple[str, dict]] = PerTurn(self._write)
 
-    def _write(self) -> None:
-        entries, self._pending = self._pending, []
-        if entries:
-            try:
-                self.record(entries)
-            except ApiError as exc:  # the store is unavailable: the journal loses these entries
-                log.warning("request journal: %d entries not kept: %s", len(entries), exc.description)
+    def _write(self, entries: list[tuple[str, dict]]) -> None:
+        try:
+            self.record(entries)
+        except ApiError as exc:  # the store is unavailable: the journal loses these entries
+            log.warning("request journal: %d entries not kept: %s", len(entries), exc.description)
 
     def _proven(self, scope: Scope) -> str | None:
         """The partner a request's credentials prove, for an answer given before authentication ran
@@ -67,11 +64,6 @@ class RequestJournal:
             return self.authenticate(authorization.decode("latin-1"), partner.decode("latin-1"))
         except ApiError:
             return None
-
-    def _add(self, partner_id: str, entry: dict) -> None:
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self._write)
-        self._pending.append((partner_id, entry))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -120,4 +112,4 @@ class RequestJournal:
                     "response_headers": _headers(response_headers),
                     "response_body": _text(response_body, self.redact),
                 }
-                self._add(partner_id, entry)
+                self._entries.add((partner_id, entry))

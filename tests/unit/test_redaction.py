@@ -39,9 +39,8 @@ def test_a_journal_that_cannot_be_written_warns_and_keeps_serving(caplog):
         raise ApiError("service_unavailable", "The database cannot be written")
 
     journal = RequestJournal(None, prefix="/p", record=unavailable, redact=str, authenticate=lambda *_: "partner")
-    journal._pending = [("partner", {"path": "/p/x"})]
     with caplog.at_level(logging.WARNING):
-        journal._write()
+        journal._write([("partner", {"path": "/p/x"})])
     assert "1 entries not kept: The database cannot be written" in caplog.text
 
 
