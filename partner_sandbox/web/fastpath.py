@@ -22,7 +22,7 @@ from ..services.sandbox import Sandbox
 from ..spec import SpecDocument
 from . import views
 from .errors import answer
-from .validation import STORABLE, json_object
+from .validation import STORABLE, json_object, response_validator
 from .versioning import API_VERSION_HEADER
 
 MAX_BODY = 64 * 1024
@@ -55,7 +55,7 @@ class FastLane:
         if validate_responses:
             ok = spec.resolve(operation["responses"]["200"])["content"]["application/json"]["schema"]
             # Compiled in Rust too, formats checked. A wrong answer is a bug: it raises, and is a 500.
-            self.response_validator = jsonschema_rs.Draft4Validator(spec.inline(ok), validate_formats=True)
+            self.response_validator = response_validator(spec.inline(ok))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not (match := self.route.match(scope["path"])):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import jsonschema_rs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import ApiError
@@ -16,6 +15,7 @@ from ..services.sandbox import Sandbox
 from ..spec import SpecDocument
 from . import public_views
 from .errors import answer
+from .validation import response_validator
 
 OPERATION_ID = "getWhatsappAccounts"
 
@@ -29,7 +29,7 @@ class PublicFastLane:
         self.response_validator = None
         if validate_responses:  # compiled once, in Rust, as the QR lane's; a wrong answer raises (a 500)
             ok = spec.resolve(operation["responses"]["200"])["content"]["application/json"]["schema"]
-            self.response_validator = jsonschema_rs.Draft4Validator(spec.inline(ok), validate_formats=True)
+            self.response_validator = response_validator(spec.inline(ok))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != self.path:
