@@ -7,6 +7,7 @@ test: it asserts nothing."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -152,10 +153,6 @@ def measure_dashboard_poll(world: Path, db: Path, args: argparse.Namespace, cycl
     clock, workspaces, the last 50 requests, the last 50 deliveries) for the bench partner, run
     `cycles` times one after another; the server's CPU per cycle and its share of one core at one
     cycle every 2 s (the page's interval)."""
-    import asyncio
-
-    import httpx
-
     port = free_port()
     sandbox, _ = server(sandbox_cmd(port, world, db, args.serve_arg), port, "/healthz")
     headers = {"Authorization": f"Bearer {token()}", "X-TL-Partner-Id": PARTNER}
