@@ -16,12 +16,9 @@ import pytest
 from partner_sandbox.errors import CODES, EXPLANATIONS
 from partner_sandbox.resources import control_spec_path
 from partner_sandbox.spec import SpecDocument
-from tests.helpers import assert_error, auth_headers, control, make_token, wait_status
+from tests.helpers import SECRETS, assert_error, auth_headers, control, make_token, wait_status
 from tests.receivers import Receiver
 
-SECRETS = {"sandbox-partner": "sandbox-partner-secret-for-local-testing",
-           "other-partner": "other-partner-secret-for-local-testing",
-           "inactive-partner": "inactive-partner-secret-for-local-testing"}
 API = "/partner/api/v1"
 
 

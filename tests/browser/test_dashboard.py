@@ -15,10 +15,10 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tests.helpers import DEFAULT_FIXTURES, auth_headers, control, make_token
+from tests.helpers import DEFAULT_FIXTURES, SECRETS, auth_headers, control, make_token
 from tests.receivers import Receiver
 
-SECRET = "sandbox-partner-secret-for-local-testing"
+SECRET = SECRETS["sandbox-partner"]
 API = "/partner/api/v1"
 WAIT = 15_000  # ms: the page polls every 2 s
 
