@@ -51,6 +51,8 @@ def refill(tokens: float, at: float, now: float, rate: float, capacity: float) -
 class RateLimiter:
     """A token bucket per key, in this process; a rate of 0 turns limiting off."""
 
+    network = False  # kept in memory (offload.py)
+
     def __init__(self, rate: float, capacity: float | None = None, *, now: Callable[[], float] = time.monotonic):
         self.rate = rate
         self.capacity = rate if capacity is None else capacity

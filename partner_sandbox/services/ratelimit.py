@@ -19,6 +19,7 @@ class SharedRateLimiter(RateLimiter):
                  now: Callable[[], float] = time.time):
         super().__init__(rate, capacity, now=now)  # wall-clock time: the same in every process
         self.store = store
+        self.network = store.network
 
     def take(self, key: str) -> float:
         if self.rate <= 0:

@@ -22,7 +22,10 @@ __all__ = ["JOURNAL_LIMIT", "JOURNAL_TRIM_EVERY", "SCHEMA_VERSION", "PostgresSto
 
 
 class Store(Protocol):
-    """What the app needs from a store; each transaction is atomic and isolated."""
+    """What the app needs from a store; each transaction is atomic and isolated. `network`: its
+    calls are network round trips, made off the event loop (offload.py)."""
+
+    network: bool
 
     def transaction(self, *, durable: bool = True) -> AbstractContextManager[SqlTransaction]: ...
 

@@ -26,11 +26,15 @@ class PostgresStore:
     partial unique index on active links backs the rule up. The schema is created (migrated) at
     start-up under an advisory lock, so replicas may start together."""
 
+    network = True  # each call is a round trip: made in a worker thread (offload.py)
+    concurrency = 16  # worker threads per process, each with a connection of its own when busy
+
     def __init__(self, url: str):
         self._url = url
         self._statements = statements_for("postgresql")
-        self._conn = self._connect()
-        self._lock = threading.Lock()
+        self._idle: list[Any] = [self._connect()]  # connections not in a transaction, reused last-in first-out
+        self._pool_lock = threading.Lock()
+        self._closed = False
         with self._begin() as conn:
             conn.execute(_LOCK_SQL, {"key": MIGRATION_LOCK})
             migrate(conn, self._statements, "SELECT 1 FROM information_schema.tables"
@@ -45,17 +49,33 @@ class PostgresStore:
         return psycopg.connect(self._url, autocommit=True, row_factory=dict_row)
 
     @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A connection of this thread's own for the block: an idle one, or a new one (at most one per
+        thread at once, so at most `concurrency` with the app's worker threads)."""
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None or conn.closed or conn.broken:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            with self._pool_lock:
+                if self._closed or conn.closed or conn.broken or len(self._idle) >= self.concurrency:
+                    conn.close()
+                else:
+                    self._idle.append(conn)
+
+    @contextmanager
     def _begin(self) -> Iterator[Any]:
-        with self._lock:
-            if self._conn.closed or self._conn.broken:
-                self._conn = self._connect()
-            self._conn.execute("BEGIN")
+        with self._connection() as conn:
+            conn.execute("BEGIN")
             try:
-                yield self._conn
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if not conn.broken:
+                    conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[SqlTransaction]:
@@ -79,9 +99,12 @@ class PostgresStore:
             return tx.partners()
 
     def ping(self) -> None:
-        with self._lock:
-            self._conn.execute("SELECT 1").fetchone()
+        with self._connection() as conn:
+            conn.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()

@@ -30,6 +30,8 @@ class SqliteStore:
     SQLite's busy handler, which sleeps in steps of milliseconds under contention.
     """
 
+    network = False  # a local file: its calls run on the event loop (offload.py)
+
     def __init__(self, path: str | Path, *, durability: str = "normal"):
         if str(path) == ":memory:":
             target, is_file = ":memory:", False

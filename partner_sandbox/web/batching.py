@@ -13,8 +13,9 @@ T = TypeVar("T")
 
 
 class PerTurn(Generic[T]):
-    def __init__(self, write: Callable[[list[T]], None]):
+    def __init__(self, write: Callable[[list[T]], None], *, offload: bool = False):
         self._write = write
+        self._offload = offload  # a write that is a network round trip runs in a worker thread
         self._pending: list[T] = []
 
     def add(self, item: T) -> None:
@@ -24,5 +25,7 @@ class PerTurn(Generic[T]):
 
     def flush(self) -> None:
         items, self._pending = self._pending, []
-        if items:
+        if items and self._offload:
+            asyncio.get_running_loop().run_in_executor(None, self._write, items)
+        elif items:
             self._write(items)

@@ -17,6 +17,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..offload import off_loop
 from ..redaction import redact_link_tokens
 from ..errors import ApiError
 from ..domain.ratelimit import RateLimiter
@@ -106,7 +107,7 @@ class Guard:
         error = self._refusal(scope)
         if error is None and self.ip_limiter is not None and scope["path"].startswith(self.api_prefix):
             try:
-                self.ip_limiter.check(self.client_address(scope), who="client IP")
+                await off_loop(self.ip_limiter, self.ip_limiter.check, self.client_address(scope), "client IP")
             except ApiError as exc:
                 error = exc
         if error is None:

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..domain.clock import rfc3339
 from ..errors import ApiError
 from ..redaction import REDACTED, SECRET_HEADERS
+from ..offload import off_loop
 from .batching import PerTurn
 
 log = logging.getLogger("partner_sandbox.web.journal")
@@ -38,13 +39,15 @@ class RequestJournal:
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[list[tuple[str, dict]]], None],
-                 redact: Callable[[str], str], authenticate: Callable[[str | None, str | None], str]):
+                 redact: Callable[[str], str], authenticate: Callable[[str | None, str | None], str],
+                 network: bool = False):
         self.app = app
         self.prefix = prefix.rstrip("/") + "/"
         self.record = record
         self.redact = redact
         self.authenticate = authenticate
-        self._entries: PerTurn[tuple[str, dict]] = PerTurn(self._write)
+        self.network = network  # the store's calls are round trips: written off the event loop (offload.py)
+        self._entries: PerTurn[tuple[str, dict]] = PerTurn(self._write, offload=network)
 
     def _write(self, entries: list[tuple[str, dict]]) -> None:
         try:
@@ -69,7 +72,7 @@ class RequestJournal:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        # connexion's security layer writes the verified token_info into this shared dict.
+        # connexion's security layer (or the pipeline) writes the verified token_info into this shared dict.
         context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
         arrived = datetime.now(UTC)
         started = time.perf_counter()
@@ -77,6 +80,26 @@ class RequestJournal:
         response_body: list[bytes] = []
         response_headers: list[tuple[bytes, bytes]] = []
         status = 500
+        kept = False
+
+        def entry() -> tuple[str, dict] | None:
+            partner_id = (context.get("token_info") or {}).get("partner_id")
+            if not partner_id and status in (404, 405):
+                partner_id = self._proven(scope)
+            if not partner_id:
+                return None
+            return partner_id, {
+                "time": rfc3339(arrived),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": self.redact(scope.get("query_string", b"").decode("latin-1")),
+                "status": status,
+                "request_headers": _headers(scope["headers"]),
+                "request_body": _text(request_body, self.redact),
+                "response_headers": _headers(response_headers),
+                "response_body": _text(response_body, self.redact),
+            }
 
         async def receive_() -> Message:
             message = await receive()
@@ -85,31 +108,25 @@ class RequestJournal:
             return message
 
         async def send_(message: Message) -> None:
-            nonlocal status
+            nonlocal status, kept
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_headers.extend(message.get("headers") or ())
-            elif message["type"] == "http.response.body" and sum(map(len, response_body)) < BODY_LIMIT:
-                response_body.append(message.get("body", b""))
+            elif message["type"] == "http.response.body":
+                if sum(map(len, response_body)) < BODY_LIMIT:
+                    response_body.append(message.get("body", b""))
+                if self.network and not message.get("more_body", False):
+                    # On a networked store the entry is written, off the event loop, before the
+                    # answer's end leaves: a partner who has the answer finds it in the journal.
+                    made = entry()
+                    if made is not None:
+                        await off_loop(self, self._write, [made])
+                    kept = True
             await send(message)
 
         try:
             await self.app(scope, receive_, send_)
         finally:
-            partner_id = (context.get("token_info") or {}).get("partner_id")
-            if not partner_id and status in (404, 405):
-                partner_id = self._proven(scope)
-            if partner_id:
-                entry = {
-                    "time": rfc3339(arrived),
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": self.redact(scope.get("query_string", b"").decode("latin-1")),
-                    "status": status,
-                    "request_headers": _headers(scope["headers"]),
-                    "request_body": _text(request_body, self.redact),
-                    "response_headers": _headers(response_headers),
-                    "response_body": _text(response_body, self.redact),
-                }
-                self._entries.add((partner_id, entry))
+            made = None if kept else entry()
+            if made is not None:
+                self._entries.add(made)

@@ -26,6 +26,7 @@ import httpx
 
 from ..auth import Partner, mint_signature
 from ..domain.model import OutboxEvent
+from ..offload import off_loop
 from ..store import Store
 from .urls import url_problem
 
@@ -74,6 +75,19 @@ class Deliverer:
     def lease(self) -> float:
         return self.timeout + LEASE_MARGIN_SECONDS
 
+    def _claim(self, room: int, busy: Counter) -> list[OutboxEvent]:
+        with self.store.transaction() as tx:
+            return tx.claim_events(time.time(), self.lease, room, room=partial(_room_left, busy))
+
+    def _record(self, row: int, at: datetime, status_code: int | None, error: str | None, latency: float,
+                outcome: str, next_at: float, signed: bool) -> None:
+        with self.store.transaction() as tx:
+            tx.record_attempt(row, at, status_code, error, latency, outcome, next_at, signed=signed)
+
+    def _webhook_url(self, partner_id: str) -> str | None:
+        with self.store.transaction() as tx:
+            return tx.webhook_url(partner_id)
+
     async def run(self) -> None:
         in_flight: dict[int, asyncio.Task[None]] = {}
         partner_of: dict[int, str] = {}
@@ -86,9 +100,7 @@ class Deliverer:
                         room = MAX_IN_FLIGHT - len(in_flight)
                         if room > 0:
                             busy = Counter(partner_of.values())
-                            with self.store.transaction() as tx:
-                                claimed = tx.claim_events(time.time(), self.lease, room,
-                                                          room=partial(_room_left, busy))
+                            claimed = await off_loop(self.store, self._claim, room, busy)
                             for event in claimed:
                                 if event.row not in in_flight:
                                     task = asyncio.create_task(self.deliver(client, event))
@@ -121,8 +133,7 @@ class Deliverer:
             outcome, next_at = "failed", 0.0
         else:
             outcome, next_at = "pending", time.time() + self.delay(attempts)
-        with self.store.transaction() as tx:
-            tx.record_attempt(event.row, at, status_code, error, latency, outcome, next_at, signed=signed)
+        await off_loop(self.store, self._record, event.row, at, status_code, error, latency, outcome, next_at, signed)
         log.info(json.dumps({"webhook": event.event_id, "status_code": status_code, "error": error,
                              "outcome": outcome, "latency_ms": latency}))
 
@@ -130,8 +141,7 @@ class Deliverer:
                       ) -> tuple[int | None, str | None, bool]:
         """One POST of the event, signed at `at`: (status code, error or None, whether a signed request
         was made). Raises Undeliverable."""
-        with self.store.transaction() as tx:
-            url = tx.webhook_url(event.partner_id)
+        url = await off_loop(self.store, self._webhook_url, event.partner_id)
         partner = self.partners(event.partner_id)
         if url is None or partner is None:
             return None, "no webhook URL is set", False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -51,3 +52,23 @@ def test_database_password_is_not_printed(postgres, start_sandbox):
     assert server.issue("qa-workspace", 1).status_code == 200
     server.stop()
     assert "s3cret-pass" not in server.output()
+
+
+def test_a_request_waiting_on_the_database_does_not_stall_the_event_loop(postgres, start_app):
+    """On PostgreSQL the store's round trips are made off the event loop (offload.py): while one
+    request waits on a lock in the database, the worker still answers others."""
+    import psycopg
+
+    url = postgres.new_database()
+    app = start_app(db=url)
+    other = app.client_from("127.0.0.1", 50001)
+    with ThreadPoolExecutor(max_workers=1) as pool, psycopg.connect(url) as holder:
+        holder.execute("LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE")
+        waiting = pool.submit(app.client.get, "/partner/api/v1/workspaces/qa-workspace", headers=auth_headers())
+        time.sleep(0.5)
+        assert not waiting.done()  # it waits on the lock
+        started = time.monotonic()
+        assert other.get("/partner/api/v1/openapi.json").status_code == 200
+        assert time.monotonic() - started < 2 and not waiting.done()
+        holder.rollback()  # the lock is let go
+        assert waiting.result(timeout=30).status_code == 200
