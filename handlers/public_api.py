@@ -10,10 +10,10 @@ from partner_sandbox.web import views
 HEADERS = {"Cache-Control": "no-store", "Content-Type": "application/json"}
 
 
-async def get_public_api_token(workspace_id: str, token_info: dict):
+def get_public_api_token(workspace_id: str, token_info: dict):
     return views.public_token(request.state.sandbox.public_api_token(token_info["partner_id"], workspace_id)), 200, HEADERS
 
 
-async def rotate_public_api_token(workspace_id: str, token_info: dict):
+def rotate_public_api_token(workspace_id: str, token_info: dict):
     rotated = request.state.sandbox.rotate_public_api_token(token_info["partner_id"], workspace_id)
     return views.public_token(rotated), 201, HEADERS

@@ -11,16 +11,16 @@ from partner_sandbox.web import public_views
 JSON = {"Content-Type": "application/json"}
 
 
-async def send_message_to_phone(body: dict, token_info: dict):
+def send_message_to_phone(body: dict, token_info: dict):
     message = request.state.sandbox.send_message(Caller(**token_info), body)
     return public_views.message_id(message), 200, JSON
 
 
-async def get_message(message_uid: str, token_info: dict):
+def get_message(message_uid: str, token_info: dict):
     message, now = request.state.sandbox.public_message(Caller(**token_info), message_uid)
     return public_views.message(message, now), 200, JSON
 
 
-async def get_message_status_history(message_uid: str, token_info: dict):
+def get_message_status_history(message_uid: str, token_info: dict):
     message, now = request.state.sandbox.public_message(Caller(**token_info), message_uid)
     return public_views.history(message, now), 200, JSON

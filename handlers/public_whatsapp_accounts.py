@@ -11,6 +11,6 @@ from partner_sandbox.web import public_views
 JSON = {"Content-Type": "application/json"}
 
 
-async def get_whatsapp_accounts(token_info: dict):
+def get_whatsapp_accounts(token_info: dict):
     accounts = request.state.sandbox.public_accounts(Caller(**token_info))
     return public_views.whatsapp_accounts(accounts), 200, JSON

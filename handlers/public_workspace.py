@@ -11,9 +11,9 @@ from partner_sandbox.web import public_views
 JSON = {"Content-Type": "application/json"}
 
 
-async def get_workspace(token_info: dict):
+def get_workspace(token_info: dict):
     return public_views.workspace(request.state.sandbox.public_workspace(Caller(**token_info))), 200, JSON
 
 
-async def get_teammates(token_info: dict):
+def get_teammates(token_info: dict):
     return public_views.teammates(request.state.sandbox.public_workspace(Caller(**token_info))), 200, JSON

@@ -9,6 +9,6 @@ from partner_sandbox.web import views
 JSON = {"Content-Type": "application/json"}
 
 
-async def disconnect_wa(workspace_id: str, user_id: int, token_info: dict):
+def disconnect_wa(workspace_id: str, user_id: int, token_info: dict):
     result = request.state.sandbox.disconnect_whatsapp(token_info["partner_id"], workspace_id, user_id)
     return views.disconnection(result), 200, JSON

@@ -28,16 +28,6 @@ class PublicApi(Services):
         with self.store.transaction() as tx:
             return public_api.workspace_accounts(tx, caller.workspace_id)
 
-    def public_accounts_of_call(self, authorization: str | None
-                                ) -> list[tuple[Member, WhatsAppAccount]]:
-        """The fast lane's `GET /whatsapp_accounts`: the caller and its accounts in one transaction
-        (an error rolls it back, the call uncounted, for connexion's path to answer)."""
-        token = public_api.bearer_token(authorization)
-        with self.store.transaction() as tx:
-            caller = public_api.authenticate_call(tx, token=token, real_now=self.clock(),
-                                                  partner_active=self._partner_active)
-            return public_api.workspace_accounts(tx, caller.workspace_id)
-
     def public_workspace(self, caller: public_api.Caller) -> workspaces.Details:
         return self._at_partner_time(caller.partner_id, workspaces.workspace_details, workspace_id=caller.workspace_id)
 

@@ -7,6 +7,7 @@ import contextlib
 import copy
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from connexion import AsyncApp
 from connexion.lifecycle import ConnexionRequest
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from ..auth import Authenticator
+from ..offload import bound_threads, off_loop
 from ..bootstrap import build_sandbox, configure_logging
 from ..domain.public_api import Caller
 from ..domain.ratelimit import RateLimiter
@@ -33,8 +35,7 @@ from ..settings import Settings, process_settings
 from ..spec import SpecDocument
 from ..webhooks.delivery import Deliverer
 from . import pages
-from .fastpath import FastLane
-from .public_fastpath import PublicFastLane
+from .pipeline import Pipeline
 from .forced import ForcedResponses
 from .guard import Guard
 from .journal import RequestJournal
@@ -43,11 +44,11 @@ from .errors import ERROR_HANDLERS
 from .routing import BoundedRouting, TagResolver
 from .served_spec import WrittenSpecSwaggerUI
 from .validation import CompiledSchemas, validator_map
-from .versioning import ApiVersion
+from .versioning import ApiVersion, VersionRule
 
 
 def security_map(authenticator: Authenticator, limiter: RateLimiter,
-                 public_api_caller: Callable[[str | None], Caller] | None = None) -> dict:
+                 public_api_caller: Callable[[str | None], Caller] | None = None, store: Any = None) -> dict:
     """connexion's bearer scheme, checked by our Authenticator with the partner header beside it,
     then the partner's rate limit; the Public API's scheme (`x-sandbox-credential:
     public-api-token`) by the workspace's token, read from the store on each call, which counts it."""
@@ -55,17 +56,17 @@ def security_map(authenticator: Authenticator, limiter: RateLimiter,
     class PartnerBearerHandler(BearerSecurityHandler):
         def get_fn(self, security_scheme, required_scopes):
             if security_scheme.get("x-sandbox-credential") == PUBLIC_API_CREDENTIAL and public_api_caller:
-                def verify_public(request: ConnexionRequest) -> dict:
-                    caller = public_api_caller(request.headers.get("Authorization"))
+                async def verify_public(request: ConnexionRequest) -> dict:
+                    caller = await off_loop(store, public_api_caller, request.headers.get("Authorization"))
                     return {"workspace_id": caller.workspace_id, "partner_id": caller.partner_id}
 
                 return verify_public
 
-            def verify(request: ConnexionRequest) -> dict:
+            async def verify(request: ConnexionRequest) -> dict:
                 partner_id = authenticator.authenticate(
                     request.headers.get("Authorization"), request.headers.get("X-TL-Partner-Id")
                 )
-                limiter.check(partner_id)  # rate limits count authenticated partners' requests
+                await off_loop(limiter, limiter.check, partner_id)  # rate limits count authenticated partners' requests
                 return {"partner_id": partner_id}
 
             return verify
@@ -94,7 +95,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
         specification_dir=spec_path().parent,
         lifespan=_lifespan(settings, sandbox),
         middlewares=middleware(settings, sandbox, partner_doc, control_doc, public_doc),
-        security_map=security_map(sandbox.authenticator, sandbox.limiter, sandbox.public_api_caller),
+        security_map=security_map(sandbox.authenticator, sandbox.limiter, sandbox.public_api_caller, sandbox.store),
         validator_map=validator_map(CompiledSchemas()),
         resolver=TagResolver(),
     )
@@ -108,7 +109,8 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
     pages.register(app)  # pages.yaml's routes, beside connexion's APIs
 
     async def healthz(request):
-        request.state.sandbox.store.ping()
+        store = request.state.sandbox.store
+        await off_loop(store, store.ping)
         return JSONResponse({"status": "ok"})
 
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
@@ -128,12 +130,11 @@ def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, 
                 client_address=ClientAddress(settings.trusted_proxies)),
         # each authenticated Partner API request, kept per partner for the control API
         partial(RequestJournal, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets,
-                authenticate=sandbox.authenticator.authenticate),
-        # a well-formed POST .../qr answered from the same spec and rule without the layers below
-        partial(FastLane, sandbox=sandbox, spec=partner_doc, validate_responses=settings.validate_responses),
-        # a plain GET /integrations/api/whatsapp_accounts, answered in one transaction the same way
-        *([partial(PublicFastLane, sandbox=sandbox, spec=public_doc, validate_responses=settings.validate_responses)]
-          if public_doc is not None else []),
+                authenticate=sandbox.authenticator.authenticate, network=sandbox.store.network),
+        # every operation of the specs, compiled from them: a request that passes every check is
+        # answered here; any other goes on to connexion's layers below, which make every refusal
+        partial(Pipeline, sandbox=sandbox, specs=[doc for doc in (partner_doc, control_doc, public_doc) if doc],
+                validate_responses=settings.validate_responses, version=VersionRule(partner_doc.base_path)),
         ServerErrorMiddleware,
         ExceptionMiddleware,  # ERROR_HANDLERS: every error the envelope
         WrittenSpecSwaggerUI,  # the specs served as written
@@ -159,6 +160,7 @@ def _lifespan(settings: Settings, sandbox: Sandbox):
             timeout=settings.webhook_timeout,
             allowed_hosts=settings.webhook_host_set,
         )
+        bound_threads(sandbox.store)
         delivering = asyncio.create_task(deliverer.run())
         try:
             yield {"sandbox": sandbox}

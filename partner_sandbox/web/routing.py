@@ -65,3 +65,10 @@ class BoundedRouting(RoutingMiddleware):
         super().add_api(*args, **kwargs)
         for route in self.router.routes:
             route.app.redirect_slashes = False
+
+
+def handler_function(operation_id: str, tags: list[str]):
+    """The handler function itself, as the TagResolver resolves it for connexion."""
+    from connexion.utils import get_function_from_name
+
+    return get_function_from_name(handler_name(operation_id, tags))
