@@ -101,19 +101,30 @@ def _with_int_ranges(schema: t.Any) -> t.Any:
 
 class Check:
     """A schema's check as connexion's path makes it: compiled in Rust where that means the same,
-    else the very Python validator connexion's path uses (which fills in nested defaults)."""
+    else the very Python validator connexion's path uses (which fills in nested defaults).
+
+    connexion's validator fills in a top-level default when it reaches `properties`, so a `required`
+    written before `properties` sees the body as sent, one written after sees the defaults: the
+    compiled check reads the body as sent too in the first case. A schema with other keywords that
+    could see the defaults takes the Python validator."""
+
+    _PLAIN = {"type", "required", "properties", "additionalProperties", "description", "title", "example"}
 
     def __init__(self, schema: dict, python: CompiledSchemas):
         self.defaults = {name: sub["default"] for name, sub in (schema.get("properties") or {}).items()
                          if isinstance(sub, dict) and "default" in sub}
-        if _rust_ready(schema):
+        keys = list(schema)
+        self.as_sent = bool(self.defaults) and "required" in keys and keys.index("required") < keys.index("properties")
+        if _rust_ready(schema) and (not self.defaults or set(keys) <= self._PLAIN):
             self.is_valid = jsonschema_rs.Draft4Validator(_with_int_ranges(json_schema(schema))).is_valid
         else:
             self.is_valid = python.get(schema).is_valid
-            self.defaults = {}  # the Python check fills them in itself
+            self.defaults, self.as_sent = {}, False  # the Python check fills them in itself
 
     def __call__(self, value: t.Any) -> bool:
         if self.defaults and isinstance(value, dict):
+            if self.as_sent and not self.is_valid(value):
+                return False
             for name, default in self.defaults.items():
                 value.setdefault(name, default)
         return bool(self.is_valid(value))

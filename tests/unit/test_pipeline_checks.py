@@ -5,11 +5,13 @@ accepts (generated documents, hypothesis); its response checks refuse a wrong an
 from __future__ import annotations
 
 import copy
+import typing as t
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from partner_sandbox import ecma
 from partner_sandbox.resources import control_spec_path, public_spec_path, spec_path
 from partner_sandbox.spec import SpecDocument
 from partner_sandbox.web.pipeline import Check, _portable, compile_operations
@@ -70,6 +72,34 @@ SCALARS = st.one_of(
                      "https://example.com/hook", "http://127.0.0.1:8080/x", "ftp://x", "2026-01-01T00:00:00Z",
                      "+15550000001", "connection_lost", "a_b", "Ab"]),
 )
+def near(schema: t.Any, depth: int = 0) -> st.SearchStrategy:
+    """Documents close to what `schema` accepts: each value valid or just outside, each property
+    present or not (a required one missing, a defaulted one left out), now and then another type."""
+    if not isinstance(schema, dict) or depth > 4:
+        return SCALARS
+    options: list[st.SearchStrategy] = [SCALARS]
+    for key in ("oneOf", "anyOf", "allOf"):
+        options += [near(branch, depth + 1) for branch in schema.get(key, [])]
+    if "enum" in schema:
+        options.append(st.sampled_from(schema["enum"]))
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        options.append(st.fixed_dictionaries({}, optional={name: near(sub, depth + 1) for name, sub in props.items()}))
+        options.append(st.fixed_dictionaries({name: near(sub, depth + 1) for name, sub in props.items()}))
+    elif kind == "integer":
+        low, high = schema.get("minimum", -(2**63)), schema.get("maximum", 2**63 - 1)
+        options.append(st.sampled_from([low - 1, low, high, high + 1]) | st.integers(low, high))
+    elif kind == "string":
+        if "pattern" in schema:
+            options.append(st.from_regex(ecma.python_syntax(schema["pattern"]), fullmatch=True))
+        options.append(st.text(min_size=max(0, schema.get("minLength", 0) - 1),
+                               max_size=min(200, schema.get("maxLength", 20) + 1)))
+    elif kind == "array":
+        options.append(st.lists(near(schema.get("items", {}), depth + 1), max_size=4))
+    return st.one_of(*options)
+
+
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
                                                                                            max_size=3), max_leaves=6)
 
@@ -81,6 +111,7 @@ def test_each_check_accepts_exactly_what_connexions_validator_accepts(where, sch
     python = CompiledSchemas()
     names = _names(schema)
     value = data.draw(st.one_of(
+        near(schema), near(schema),
         JSON,
         st.dictionaries(st.sampled_from(names), JSON, max_size=len(names)),
         st.dictionaries(st.sampled_from(names), SCALARS, max_size=len(names)),
