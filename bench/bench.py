@@ -292,7 +292,7 @@ def measure_dashboard_poll(world: Path, db: Path, args: argparse.Namespace, cycl
     paths = ["/sandbox/v1/clock", "/sandbox/v1/workspaces", "/sandbox/v1/requests?limit=50",
              "/sandbox/v1/webhook/deliveries?limit=50"]
 
-    async def run() -> float:
+    async def run() -> tuple[float, float]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
             for _ in range(50):  # the journal holds 50 requests, as after a partner's test run
                 await client.post(f"/partner/api/v1/workspaces/{SMALL}/users/{args.users + 3}/qr")
