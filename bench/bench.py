@@ -1,8 +1,9 @@
 """`make bench`: POST .../qr on the sandbox as users run it, measured with wrk, beside a bare uvicorn
 app and Prism on the same spec (when installed), plus the one-user contention case, the Public API's
-GET /whatsapp_accounts (beside Prism on public_api.yaml), a 100,000-user world, the dashboard's poll,
-and each of the eight operations alone beside Prism. Prints tables and JSON. A benchmark, not a
-test: it asserts nothing."""
+GET /whatsapp_accounts (beside Prism on public_api.yaml), a 1,000,000-user world (its start-up and each
+server process's memory), the dashboard's poll, each of the eight operations alone beside Prism, and
+a mixed workload of the guide's flow from many partners at once (bench/wrk_flow.lua) on SQLite, on one
+PostgreSQL replica and on two. Prints tables and JSON. A benchmark, not a test: it asserts nothing."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 import jwt
 
+from partner_sandbox.qa.postgres import PostgresCluster
 from partner_sandbox.qa.server import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +56,22 @@ def write_world(path: Path, users: int) -> Path:
         f.write(f"          - {{id: {users + 2}, active_link: {{expires_in_hours: 24}}}}\n")
         for i in range(users + 3, users + 6):
             f.write(f"          - {{id: {i}}}\n")
+    return path
+
+
+def flow_partners(count: int) -> list[tuple[str, str]]:
+    """The mixed workload's partners: (id, secret) each."""
+    return [(f"bench-flow-{i}", f"bench-flow-{i}-secret-for-benchmarks-only-000000") for i in range(count)]
+
+
+def write_flow_world(path: Path, partners: int) -> Path:
+    """The mixed workload's world: `partners` partners, each with its own secret and no workspace
+    yet (each creates its own), on a plan no run exhausts."""
+    with path.open("w") as f:
+        f.write("partners:\n")
+        for partner, secret in flow_partners(partners):
+            f.write(f"  - id: {partner}\n    secret: {secret}\n"
+                    f"    plan: {{id: 1, messages: 1000000000, api_calls: 1000000000}}\n    workspaces: []\n")
     return path
 
 
@@ -111,6 +129,7 @@ def measure_sandbox(label: str, world: Path, db: Path, args: argparse.Namespace,
                                                               "BENCH_PREFIX": "/integrations/api",
                                                               "BENCH_OP": "getWhatsappAccounts"})
     rows[f"{label}, {args.users} users"]["startup_s"] = round(startup_s, 2)
+    rows[f"{label}, {args.users} users"]["memory_mb"] = memory(sandbox.pid)
     sandbox.stop()
     return rows
 
@@ -148,6 +167,120 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def memory(pid: int) -> dict[str, float]:
+    """Resident memory (VmRSS, MB) of a server process and of each process under it: the parent, and
+    its workers (uvicorn's `--workers`) or whatever else it started, by name."""
+    found: dict[str, float] = {}
+
+    def rss(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
+    def children(p: int) -> list[int]:
+        kids = []
+        for task in Path(f"/proc/{p}/task").iterdir():
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        return kids
+
+    try:
+        found["parent"] = rss(pid)
+        todo = children(pid)
+        workers = 0
+        while todo:
+            kid = todo.pop(0)
+            command = Path(f"/proc/{kid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "resource_tracker" in command:
+                name = "resource tracker"
+            else:
+                workers += 1
+                name = f"worker {workers}"
+            found[name] = rss(kid)
+            todo += children(kid)
+    except OSError:
+        pass
+    return found
+
+
+def run_flow(ports: list[int], args: argparse.Namespace, partners: list[tuple[str, str]], tag: str,
+             duration: int) -> dict:
+    """bench/wrk_flow.lua: each partner one wrk thread with one connection, looping over the guide's
+    flow; the partners split evenly between `ports` (one wrk process each, run at the same time).
+    Requests a second (flow steps), whole flows a second and non-2xx answers are summed over the wrk
+    processes; p50/p99 are the worst of theirs."""
+    shares = [partners[i::len(ports)] for i in range(len(ports))]
+    procs = []
+    for n, (port, share) in enumerate(zip(ports, shares, strict=True)):
+        env = {**os.environ, "BENCH_TOKENS": ",".join(token(p, s) for p, s in share),
+               "BENCH_PARTNERS": ",".join(p for p, _ in share), "BENCH_RUN": f"{tag}{n}"}
+        cmd = ["wrk", "-t", str(len(share)), "-c", str(len(share)), "-d", f"{duration}s", "--timeout", "5s",
+               "-s", str(BENCH / "wrk_flow.lua"), f"http://127.0.0.1:{port}"]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    figures = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"wrk failed ({proc.returncode}): {err[-2000:]}")
+        figures.append(json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON "))[8:]))
+    seconds = max(f["duration_us"] for f in figures) / 1e6
+    return {
+        "requests_per_s": round(sum(f["requests"] for f in figures) / seconds),
+        "flows_per_s": round(sum(f["flows"] for f in figures) / seconds, 1),
+        "p50_ms": round(max(f["p50_us"] for f in figures) / 1000, 2),
+        "p99_ms": round(max(f["p99_us"] for f in figures) / 1000, 2),
+        "max_ms": round(max(f["max_us"] for f in figures) / 1000, 2),
+        "non_2xx": sum(f["non2xx"] for f in figures),
+        "socket_errors": sum(f["connect"] + f["read"] + f["write"] + f["timeout"] for f in figures),
+        "requests": sum(f["requests"] for f in figures),
+        "first_failure": next((f["first_failure"] for f in figures if f["first_failure"]), ""),
+        "servers": len(ports),
+    }
+
+
+def measure_flow(ports: list[int], args: argparse.Namespace, tag: str) -> dict:
+    """The mixed workload on these servers: a short unmeasured run first, then the measured one."""
+    partners = flow_partners(args.mixed_partners)
+    run_flow(ports, args, partners, f"w{tag}", 2)
+    return run_flow(ports, args, partners, tag, args.mixed_duration)
+
+
+def measure_mixed(tmp: Path, args: argparse.Namespace) -> dict[str, dict]:
+    """The guide's flow from `--mixed-partners` partners at once: on SQLite (one `serve`, as the rows
+    above), then on a throwaway PostgreSQL cluster with one replica and with two (two `serve`
+    processes on one database, each with the default worker count, the partners split between them),
+    each replica count on a fresh database."""
+    world = write_flow_world(tmp / "flow-world.yaml", args.mixed_partners)
+    rows: dict[str, dict] = {}
+    port = free_port()
+    sandbox, _ = server(sandbox_cmd(port, world, tmp / "flow.db", args.serve_arg), port, "/healthz")
+    rows["SQLite, one server"] = measure_flow([port], args, "s")
+    sandbox.stop()
+    if args.no_postgres:
+        return rows
+    try:
+        cluster = PostgresCluster()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"bench: no PostgreSQL rows: {exc}", file=sys.stderr)
+        return rows
+    try:
+        for replicas, label in ((1, "PostgreSQL, one replica"), (2, "PostgreSQL, two replicas")):
+            db = cluster.new_database()
+            ports = [free_port() for _ in range(replicas)]
+            # started one after another: the first seeds the empty database, the next finds it seeded
+            servers = [server([sys.executable, "-m", "partner_sandbox", "serve", "--host", "127.0.0.1", "--port",
+                               str(p), "--fixtures", str(world), "--db", db, *args.serve_arg], p, "/healthz")[0]
+                       for p in ports]
+            try:
+                rows[label] = measure_flow(ports, args, f"p{replicas}")
+            finally:
+                for s in servers:
+                    s.stop()
+    finally:
+        cluster.stop()
+    return rows
+
+
 def measure_dashboard_poll(world: Path, db: Path, args: argparse.Namespace, cycles: int = 200) -> dict:
     """What the dashboard's polling costs the server: the page's cycle (its four GETs at once:
     clock, workspaces, the last 50 requests, the last 50 deliveries) for the bench partner, run
@@ -159,7 +292,7 @@ def measure_dashboard_poll(world: Path, db: Path, args: argparse.Namespace, cycl
     paths = ["/sandbox/v1/clock", "/sandbox/v1/workspaces", "/sandbox/v1/requests?limit=50",
              "/sandbox/v1/webhook/deliveries?limit=50"]
 
-    async def run() -> float:
+    async def run() -> tuple[float, float]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
             for _ in range(50):  # the journal holds 50 requests, as after a partner's test run
                 await client.post(f"/partner/api/v1/workspaces/{SMALL}/users/{args.users + 3}/qr")
@@ -178,13 +311,56 @@ def measure_dashboard_poll(world: Path, db: Path, args: argparse.Namespace, cycl
             "workspace_users": args.users + 5}
 
 
+def print_scale(results: dict[str, dict], args: argparse.Namespace) -> None:
+    small, big = results.get(f"sandbox, {args.users} users"), results.get(f"sandbox, {args.scale_users} users")
+    if not (small and big):
+        return
+    big["vs_small_world"] = round(big["requests_per_s"] / small["requests_per_s"], 3)
+    print(f"\nworld of {args.scale_users:,} users beside {args.users:,} (POST .../qr, wrk -t{args.threads}"
+          f" -c{args.connections} -d{args.duration}s; start-up: process start to /healthz answering, the"
+          f" fixtures read and seeded; memory: VmRSS of each server process after the run, MB)\n")
+    print(f"{'world':>12}{'startup_s':>11}{'requests_per_s':>16}{'p99_ms':>9}{'errors':>8}  memory_mb")
+    for users, row in ((args.users, small), (args.scale_users, big)):
+        mem = ", ".join(f"{name} {mb}" for name, mb in row.get("memory_mb", {}).items())
+        print(f"{users:>12,}{row['startup_s']:>11}{row['requests_per_s']:>16}{row['p99_ms']:>9}{row['errors']:>8}  {mem}")
+    print(f"{args.scale_users:,} users / {args.users:,} users, requests/s: {big['vs_small_world']}")
+
+
+def print_mixed(mixed: dict[str, dict], args: argparse.Namespace) -> None:
+    if not mixed:
+        return
+    one, two = mixed.get("PostgreSQL, one replica"), mixed.get("PostgreSQL, two replicas")
+    if one and two:
+        two["vs_one_replica"] = round(two["requests_per_s"] / one["requests_per_s"], 2)
+    print(f"\nmixed workload: the guide's flow (create workspace, 2 users, QR link, simulated scan, details,"
+          f" disconnect, Public API token) looped by {args.mixed_partners} partners at once, each a wrk thread"
+          f" with one connection, {args.mixed_duration}s; requests_per_s are flow steps; serve's default"
+          f" workers per server ({os.cpu_count()} cores); two replicas: the partners split between them, one wrk"
+          f" each, figures summed, p99 the worse of the two\n")
+    cols = ["requests_per_s", "flows_per_s", "p50_ms", "p99_ms", "max_ms", "non_2xx", "socket_errors", "vs_one_replica"]
+    print(f"{'servers':28}" + "".join(f"{c:>16}" for c in cols))
+    for name, row in mixed.items():
+        print(f"{name:28}" + "".join(f"{row.get(c, ''):>16}" for c in cols))
+    failures = [f"{name}: {row['first_failure']}" for name, row in mixed.items() if row["first_failure"]]
+    if failures:
+        print("first refusal of each run with non-2xx answers: " + "; ".join(failures))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--scale-users", type=int, default=100_000, help="users of the large world (0 skips it)")
+    parser.add_argument("--scale-users", type=int, default=1_000_000, help="users of the large world (0 skips it)")
+    parser.add_argument("--mixed-partners", type=int, default=32,
+                        help="partners of the mixed workload, each one wrk thread and connection (default: %(default)s)")
+    parser.add_argument("--mixed-duration", type=int, default=10,
+                        help="seconds of each mixed-workload run (0 skips them; default: %(default)s)")
+    parser.add_argument("--no-postgres", action="store_true", help="the mixed workload on SQLite only")
+    parser.add_argument("--only", choices=["mixed", "scale"], action="append",
+                        help="only these parts (repeatable): the mixed workload, the large world (with the"
+                             " bare app and the 1,000-user world it is compared with)")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the JSON figures to this file")
     parser.add_argument("--op-duration", type=int, default=5, help="seconds per wrk run of each operation (0 skips them)")
@@ -198,6 +374,7 @@ def main() -> None:
     wrk_env = {"BENCH_TOKEN": token(), "BENCH_USERS": str(args.users), "BENCH_PARTNER": PARTNER,
                "BENCH_WORKSPACE": WORKSPACE}
 
+    only = set(args.only or [])
     # The yardstick, on uvicorn's default protocol (httptools) and on h11, which the sandbox runs
     # (partner_sandbox/web/protocol.py): the second row is what the protocol alone costs.
     for protocol, name in (("httptools", "bare uvicorn app (constant JSON)"), ("h11", "bare uvicorn app, h11")):
@@ -207,7 +384,7 @@ def main() -> None:
         results[name] = run_wrk(bare_port, args, wrk_env)
         bare.stop()
 
-    if PRISM.exists():
+    if PRISM.exists() and not only:
         prism_port = free_port()
         prism, _ = server([str(PRISM), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port",
                         str(prism_port), "--errors", "false"], prism_port, "/", cwd=tmp)
@@ -222,7 +399,7 @@ def main() -> None:
         prism.stop()
 
     world = write_world(tmp / "bench-world.yaml", args.users)
-    if args.baseline:
+    if args.baseline and not only:
         # The same rows for the sandbox at another commit, in this run: its code from a worktree.
         code = tmp / "baseline"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(code), args.baseline], check=True)
@@ -231,17 +408,20 @@ def main() -> None:
                                            {"PYTHONPATH": str(code)}, code))
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
-    results.update(measure_sandbox("sandbox", world, tmp / "bench.db", args, wrk_env))
+    if not only or "scale" in only:
+        results.update(measure_sandbox("sandbox", world, tmp / "bench.db", args, wrk_env))
 
-    dashboard = measure_dashboard_poll(world, tmp / "dashboard.db", args)
-    operations = measure_operations(world, tmp / "operations.db", args, wrk_env, tmp) if args.op_duration else {}
+    dashboard = measure_dashboard_poll(world, tmp / "dashboard.db", args) if not only else {}
+    operations = measure_operations(world, tmp / "operations.db", args, wrk_env, tmp) if args.op_duration and not only else {}
+    mixed = measure_mixed(tmp, args) if args.mixed_duration and (not only or "mixed" in only) else {}
 
-    if args.scale_users:
+    if args.scale_users and (not only or "scale" in only):
         big = write_world(tmp / "scale-world.yaml", args.scale_users)
         port = free_port()
         sandbox, startup_s = server(sandbox_cmd(port, big, tmp / "scale.db", args.serve_arg), port, "/healthz")
         row = run_wrk(port, args, {**wrk_env, "BENCH_USERS": str(args.scale_users)})
         row["startup_s"] = round(startup_s, 2)
+        row["memory_mb"] = memory(sandbox.pid)  # after the run, as the 1,000-user world's
         results[f"sandbox, {args.scale_users} users"] = row
         sandbox.stop()
 
@@ -266,9 +446,10 @@ def main() -> None:
     print(f"{'server':66}" + "".join(f"{c:>15}" for c in cols))
     for name, row in results.items():
         print(f"{name:66}" + "".join(f"{row.get(c, ''):>15}" for c in cols))
-    print(f"\ndashboard poll cycle (4 GETs at once, {dashboard['workspace_users']} users in the partner's workspaces):"
-          f" {dashboard['cycle_ms']} ms a cycle, {dashboard['server_cpu_ms']} ms of server CPU a cycle,"
-          f" {dashboard['core_share_at_2s'] * 100:.2f}% of one core at one cycle every 2 s")
+    if dashboard:
+        print(f"\ndashboard poll cycle (4 GETs at once, {dashboard['workspace_users']} users in the partner's workspaces):"
+              f" {dashboard['cycle_ms']} ms a cycle, {dashboard['server_cpu_ms']} ms of server CPU a cycle,"
+              f" {dashboard['core_share_at_2s'] * 100:.2f}% of one core at one cycle every 2 s")
     if operations:
         print(f"\neach operation alone, wrk -t{args.threads} -c{args.connections} -d{args.op_duration}s, beside Prism on"
               f" openapi.yaml (vs_bare: the bare uvicorn app above)\n")
@@ -282,8 +463,10 @@ def main() -> None:
             print(f"{op:24}{mine['requests_per_s']:>13}{mine['p99_ms']:>9}{mine['errors']:>8}"
                   f"{prism.get('requests_per_s', ''):>11}{prism.get('p99_ms', ''):>9}{prism.get('errors', ''):>8}"
                   f"{row.get('vs_prism', ''):>10}{row['vs_bare']:>9}")
+    print_scale(results, args)
+    print_mixed(mixed, args)
     document = {"config": vars(args) | {"json": str(args.json) if args.json else None, "cores": os.cpu_count()},
-                "results": results, "dashboard_poll": dashboard, "operations": operations}
+                "results": results, "dashboard_poll": dashboard, "operations": operations, "mixed": mixed}
     print("\n" + json.dumps(document, indent=2))
     if args.json:
         args.json.write_text(json.dumps(document, indent=2))

@@ -9,8 +9,10 @@ import itertools
 
 import pytest
 
+from partner_sandbox.qa.postgres import PostgresCluster
+
 from tests.helpers import DEFAULT_FIXTURES
-from tests.servers import InProcessSandbox, PostgresCluster, SandboxProcess, replicas
+from tests.servers import InProcessSandbox, SandboxProcess, replicas
 
 
 @pytest.fixture(scope="session")

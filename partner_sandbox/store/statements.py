@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Protocol, TypeAlias, cast
 from collections.abc import Callable, Iterable, Mapping
 
+import itertools
 from functools import cache, partial
 
 from sqlalchemy import Table, bindparam, literal, literal_column
@@ -146,10 +147,12 @@ class Rows:
         return list(self._run(builder, **params).fetchall())
 
     def _many(self, builder: Builder, rows: Iterable[Params]) -> None:
+        """The statement once per row; `rows` may be a generator, read as the rows are inserted."""
         sql, constants = self._compiled[builder]
-        batch = [{**constants, **row} for row in rows]
-        if batch:
-            self._conn.cursor().executemany(sql, batch)
+        batch = iter([{**constants, **row} for row in rows] if constants else rows)
+        first = next(batch, None)
+        if first is not None:
+            self._conn.cursor().executemany(sql, itertools.chain((first,), batch))
 
 
 def upsert(insert: InsertFn, table: Table, keys: list[str], columns: list[str]) -> Statement:
