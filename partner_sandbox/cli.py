@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import os
 import re
@@ -64,6 +65,8 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run(create_app(settings, sandbox), **common)
     else:
         sandbox.store.close()
+        del sandbox  # the parent only supervises its workers
+        gc.collect()
         uvicorn.run("partner_sandbox.web.app:worker_app", factory=True, workers=settings.workers, **common)
     return 0
 

@@ -21,7 +21,7 @@ from .schema import (
 )
 from .statements import InsertFn, Statement, Statements, statement
 from .links import LinkRows
-from .workspaces import WorkspaceRows, add_members_statement
+from .workspaces import WorkspaceRows, add_members_statement, member_values
 
 log = logging.getLogger("partner_sandbox.store")
 _OWNED = select(workspaces.c.id).where(workspaces.c.partner_id == bindparam("partner_id")).scalar_subquery()
@@ -128,12 +128,11 @@ class SeedRows(WorkspaceRows, LinkRows):
              "group_id": first_group + i, "created_at": stamp, "updated_at": stamp,
              "non_recurring_balance": partner.plan.non_recurring, "non_recurring_updated_at": stamp}
             for i, ws in enumerate(partner.workspaces)])
-        # The rows member_row makes of each user's Member, made here at once and one by one as they are
-        # inserted: a world of 1,000,000 users holds no Member and no list of rows (seconds, and memory).
+        # Each user's row made as it is inserted: a world of 1,000,000 users holds no Member and no
+        # list of rows (seconds, and memory).
         self._many(add_members_statement, (
-            {"workspace_id": ws.id, "user_id": user.id, "status": user.status, "role": user.role,
-             "display_name": display_name_for(user.role, user.id), "email": system_email(user.id, ws.id),
-             "created_at": stamp}
+            member_values(ws.id, user.id, user.status, user.role, display_name_for(user.role, user.id),
+                          system_email(user.id, ws.id), stamp)
             for ws in partner.workspaces for user in ws.users))
         self._many(connect_statement, [
             {"workspace_id": ws.id, "user_id": user.id, "account_id": user.whatsapp.account_id,
