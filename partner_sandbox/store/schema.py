@@ -115,6 +115,13 @@ links = Table(
     _instant("closed_at"),
     ForeignKeyConstraint(["workspace_id", "user_id"], ["users.workspace_id", "users.user_id"]),
 )
+# A workspace's seats in use and its owner (workspaces._workspace_record, on every change of users):
+# counted on a narrow index of its active users, found on an index of owners alone.
+Index("users_active", users.c.workspace_id, sqlite_where=users.c.status == "active",
+      postgresql_where=users.c.status == "active")
+Index("users_owners", users.c.workspace_id, users.c.user_id, sqlite_where=users.c.role == "owner",
+      postgresql_where=users.c.role == "owner")
+
 # The rule "one active link per user", backed by the database itself.
 Index("one_active_link_per_user", links.c.workspace_id, links.c.user_id, unique=True,
       sqlite_where=links.c.status == "active", postgresql_where=links.c.status == "active")

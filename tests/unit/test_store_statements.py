@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from partner_sandbox.store import SqliteStore, links, outbox
+from partner_sandbox.store import SqliteStore, links, outbox, workspaces
 from partner_sandbox.store.statements import statements_for
 
 
@@ -26,6 +26,18 @@ def test_sqlite_finds_a_users_active_link_by_the_partial_index():
         with store.transaction() as tx:
             plan = tx._conn.execute("EXPLAIN QUERY PLAN " + sql, {"workspace_id": "w", "user_id": 1}).fetchall()
         assert any("one_active_link_per_user" in row["detail"] for row in plan), [row["detail"] for row in plan]
+    finally:
+        store.close()
+
+
+def test_sqlite_counts_seats_and_finds_the_owner_on_the_partial_indexes_of_users():
+    store = SqliteStore(":memory:")
+    try:
+        sql = statements_for("sqlite")[workspaces._workspace_record].sql
+        with store.transaction() as tx:
+            plan = [row["detail"] for row in tx._conn.execute("EXPLAIN QUERY PLAN " + sql, {"workspace_id": "w"})]
+        assert any("users_active" in detail for detail in plan), plan
+        assert any("users_owners" in detail for detail in plan), plan
     finally:
         store.close()
 
