@@ -85,7 +85,7 @@ class PostgresStore:
 
         try:
             with self._begin() as conn:
-                yield SqlTransaction(conn, self._statements)
+                yield SqlTransaction(conn, self._statements, aside=self._connection)
         except psycopg.OperationalError as exc:
             raise unavailable(exc) from None
 

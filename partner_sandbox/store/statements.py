@@ -122,11 +122,14 @@ class Rows:
     """A transaction's access to its connection through compiled statements; the resource modules
     of the store (workspaces, links, ...) add their methods on top of it."""
 
-    def __init__(self, conn: Connection, statements: Statements):
+    def __init__(self, conn: Connection, statements: Statements, *, aside: Callable[[], Any] | None = None):
         self._conn = conn
         self._compiled = statements.compiled
         # Row locks are PostgreSQL's: a SQLite transaction (BEGIN IMMEDIATE) holds the whole database.
         self._row_locks = statements.dialect.name != "sqlite"
+        # PostgreSQL: another connection, out of this transaction, for what must not wait on its end
+        # (a context manager giving a connection in autocommit); None runs everything in this one.
+        self._aside = aside
 
     def _run(self, builder: Builder, **params: Any) -> Any:
         sql, constants = self._compiled[builder]

@@ -166,8 +166,18 @@ class WorkspaceRows(Rows):
         return Plan(row["plan_id"], row["plan_messages"], row["plan_api_calls"], row["plan_non_recurring"])
 
     def next_ids(self, name: str, count: int) -> int:
-        """Reserve `count` consecutive ids of a counter (a row lock queues concurrent callers)."""
-        value: int = self._the(_next_ids, name=name, count=count)["value"]
+        """Reserve `count` consecutive ids of a counter. On PostgreSQL they are taken out of the
+        transaction, on a connection aside, as a sequence hands out numbers: the counter's row is
+        locked for that one statement, not until the caller commits, so creations do not queue on it
+        across replicas (ids of a transaction that rolls back are not reused). On SQLite the
+        transaction holds the database anyway."""
+        sql, constants = self._compiled[_next_ids]
+        params = {**constants, "name": name, "count": count}
+        if self._aside is None:
+            value: int = self._the(_next_ids, name=name, count=count)["value"]
+        else:
+            with self._aside() as conn:
+                value = conn.execute(sql, params).fetchone()["value"]
         return value - count
 
     def add_workspace(self, workspace_id: str, partner_id: str, display_name: str, seats: int, plan: Plan,
