@@ -5,8 +5,6 @@ would cost more than the call."""
 
 from __future__ import annotations
 
-import os
-import sys
 import typing as t
 
 import anyio.to_thread
@@ -26,5 +24,3 @@ def bound_threads(store: t.Any) -> None:
     """Size this event loop's worker threads to the store's connections (in the app's lifespan)."""
     if store.network:
         anyio.to_thread.current_default_thread_limiter().total_tokens = store.concurrency
-        interval = float(os.environ.get("PS_SWITCH", "0.005"))
-        sys.setswitchinterval(interval)
