@@ -238,11 +238,23 @@ def run_flow(ports: list[int], args: argparse.Namespace, partners: list[tuple[st
     }
 
 
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def measure_flow(ports: list[int], args: argparse.Namespace, tag: str) -> dict:
-    """The mixed workload on these servers: a short unmeasured run first, then the measured one."""
+    """The mixed workload on these servers: a short unmeasured run first, then the measured one,
+    with how busy the machine's cores were meanwhile (servers, database and wrk together)."""
     partners = flow_partners(args.mixed_partners)
     run_flow(ports, args, partners, f"w{tag}", 2)
-    return run_flow(ports, args, partners, tag, args.mixed_duration)
+    busy, total = machine_cpu()
+    row = run_flow(ports, args, partners, tag, args.mixed_duration)
+    busy_after, total_after = machine_cpu()
+    row["cpu_busy_pct"] = round(100 * (busy_after - busy) / max(1, total_after - total), 1)
+    return row
 
 
 def measure_mixed(tmp: Path, args: argparse.Namespace) -> dict[str, dict]:
@@ -337,7 +349,8 @@ def print_mixed(mixed: dict[str, dict], args: argparse.Namespace) -> None:
           f" with one connection, {args.mixed_duration}s; requests_per_s are flow steps; serve's default"
           f" workers per server ({os.cpu_count()} cores); two replicas: the partners split between them, one wrk"
           f" each, figures summed, p99 the worse of the two\n")
-    cols = ["requests_per_s", "flows_per_s", "p50_ms", "p99_ms", "max_ms", "non_2xx", "socket_errors", "vs_one_replica"]
+    cols = ["requests_per_s", "flows_per_s", "p50_ms", "p99_ms", "max_ms", "non_2xx", "socket_errors", "cpu_busy_pct",
+            "vs_one_replica"]
     print(f"{'servers':28}" + "".join(f"{c:>16}" for c in cols))
     for name, row in mixed.items():
         print(f"{name:28}" + "".join(f"{row.get(c, ''):>16}" for c in cols))
