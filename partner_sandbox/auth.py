@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Authenticator:
         # (Authorization value, partner header) -> (partner id, exp): a token that verified once is
         # not verified again until it expires. Bounded; the oldest entries go first.
         self._verified: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._cache_size = cache_size
 
     def partner(self, partner_id: str) -> Partner | None:
@@ -72,9 +74,10 @@ class Authenticator:
             partner_id = hit[0]
         else:
             partner_id, expires = self._authenticate(authorization, partner_header)
-            self._verified[key] = (partner_id, expires)
-            while len(self._verified) > self._cache_size:
-                self._verified.popitem(last=False)
+            with self._cache_lock:  # worker threads (PostgreSQL) and the event loop share the cache
+                self._verified[key] = (partner_id, expires)
+                while len(self._verified) > self._cache_size:
+                    self._verified.popitem(last=False)
         if not self._partners[partner_id].active:
             raise ApiError("partner_not_active", f"Partner '{partner_id}' is not active")
         return partner_id

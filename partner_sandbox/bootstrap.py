@@ -3,13 +3,12 @@ The parent of `serve --workers N` runs only this; each worker builds its app on 
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 
 from .auth import Authenticator
 from .domain.clock import system_clock
-from .fixtures import load_world
+from .fixtures import World, load_world
 from .redaction import install_log_redaction
 from .domain.ratelimit import RateLimiter
 from .services.sandbox import Sandbox
@@ -24,8 +23,10 @@ def build_sandbox(settings: Settings, *, seed: bool = True) -> Sandbox:
     store = open_store(settings.db, durability=settings.durability)
     if seed:
         store.seed_if_empty(load_world(settings.fixtures), system_clock(), reset=settings.reset)
-    # Read again when a partner resets, not kept: a world of 1,000,000 users is ~400 MB of objects.
-    fixtures = functools.cache(lambda: load_world(settings.fixtures))
+    # Read again at each reset, not kept: a world of 1,000,000 users is ~400 MB of objects.
+    def fixtures() -> World:
+        return load_world(settings.fixtures)
+
     authenticator = Authenticator({p.id: p for p in store.partners()})
     policy = settings.rate_policy
     per_partner = RateLimiter(policy.rate, policy.capacity) if policy.per == "partner" else RateLimiter(0)

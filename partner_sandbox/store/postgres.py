@@ -50,8 +50,9 @@ class PostgresStore:
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
-        """A connection of this thread's own for the block: an idle one, or a new one (at most one per
-        thread at once, so at most `concurrency` with the app's worker threads)."""
+        """A connection of this thread's own for the block: an idle one, or a new one. A thread holds
+        one for its transaction and, for a moment, one aside (WorkspaceRows.next_ids); at most
+        `concurrency` idle ones are kept."""
         with self._pool_lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None or conn.closed or conn.broken:

@@ -9,6 +9,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
 T = TypeVar("T")
 
 
@@ -25,7 +27,7 @@ class PerTurn(Generic[T]):
 
     def flush(self) -> None:
         items, self._pending = self._pending, []
-        if items and self._offload:
-            asyncio.get_running_loop().run_in_executor(None, self._write, items)
+        if items and self._offload:  # in the app's worker threads, bounded as the store's calls are
+            asyncio.ensure_future(run_in_threadpool(self._write, items))
         elif items:
             self._write(items)

@@ -34,8 +34,10 @@ def _headers(pairs) -> dict[str, str]:
 class RequestJournal:
     """Wraps the app; after each response on `prefix`, records it for the authenticated partner.
 
-    Entries are written by turn of the event loop (batching.PerTurn): under load many requests
-    share one store transaction, and when idle an entry is written at once.
+    On SQLite entries are written by turn of the event loop (batching.PerTurn): under load many
+    requests share one store transaction, and when idle an entry is written at once. On a networked
+    store (PostgreSQL) each entry is written in a worker thread before the answer's last bytes leave,
+    one transaction a request, so that a partner who has the answer finds it on every replica.
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[list[tuple[str, dict]]], None],

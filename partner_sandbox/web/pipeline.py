@@ -42,6 +42,7 @@ from .versioning import VersionRule
 
 log = logging.getLogger("partner_sandbox")
 
+NO_BODY = {204, 304}  # answers without a Content-Length
 MAX_BODY = 64 * 1024  # larger bodies take connexion's path (Guard bounds them there)
 JSON_TYPES = {b"application/json", b"application/json; charset=utf-8", b"application/json;charset=utf-8"}
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,18}\Z")  # an integer parameter's text that int() reads the same everywhere
@@ -334,17 +335,19 @@ class Pipeline:
     def _serve(self, operation: Operation, scope: Scope, receive: Receive, headers: dict, arguments: dict,
                ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """Status, headers and body of the answer; None when the credentials do not verify."""
-        try:
-            token_info = self._credentials(operation, headers)
-        except ApiError:
-            return None  # connexion's security layer refuses it, the same way
-        if token_info is not None:
-            context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
-            context["token_info"] = token_info
-            if operation.takes_token_info:
-                arguments["token_info"] = token_info
         path = scope["path"]
         try:
+            try:
+                token_info = self._credentials(operation, headers)
+            except ApiError as error:
+                if error.status != 503:
+                    return None  # connexion's security layer refuses it, the same way
+                raise  # the store failed: answered here, not tried again (a call may have counted)
+            if token_info is not None:
+                context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
+                context["token_info"] = token_info
+                if operation.takes_token_info:
+                    arguments["token_info"] = token_info
             try:
                 if operation.credential == "partner":
                     self.sandbox.limiter.check(token_info["partner_id"])  # type: ignore[index]
@@ -354,13 +357,14 @@ class Pipeline:
                 content, status, own = (*result, {})[:3] if isinstance(result, tuple) else (result, 200, {})
                 payload = b"" if content is None else json.dumps(content).encode() + b"\n"
                 head = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in own.items()]
-                if content is not None and not any(k == b"content-type" for k, _ in head):
+                if not any(k == b"content-type" for k, _ in head):  # as connexion: the JSON media type
                     head.append((b"content-type", b"application/json"))
                 head += self.version.headers(operation.base_path, status)
-                head.append((b"content-length", str(len(payload)).encode()))
-            except ApiError as error:  # the operation's refusal, in the one renderer
+                if status not in NO_BODY:
+                    head.append((b"content-length", str(len(payload)).encode()))
+            except ApiError as error:  # the operation's refusal, in the one renderer (unchecked, as connexion's)
                 payload = body_of(error, path)
-                content, status, head = json.loads(payload), error.status, head_of(error, payload, path=path)
+                return error.status, head_of(error, payload, path=path), payload
             self._check_response(operation, status, head, content)
             return status, head, payload
         except Exception as exc:  # a fault of ours, logged and answered as connexion's path answers it

@@ -135,7 +135,18 @@ SAME = [
     ("GET", "/sandbox/v1/webhook", None),
     ("GET", "/sandbox/v1/embedding-origins", None),
     ("POST", "/sandbox/v1/workspaces/qa-workspace/users/999999/scan", None),
+    ("DELETE", "/sandbox/v1/webhook", None),  # 204
+    ("DELETE", "/sandbox/v1/workspaces/qa-workspace/users/1/next-failure", None),  # 204
+    ("PUT", "/sandbox/v1/embedding-origins", b'{"origins": ["https://partner.example"]}'),
 ]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), SAME)
+def test_the_pipeline_answers_these_itself(lane, method, path, body):
+    _, call = lane
+    headers = {**auth_headers(), **({"Content-Type": "application/json"} if body else {})}
+    status, _, _, reached = call(method, path, headers, body or b"")
+    assert reached == [] and status != 599
 
 
 @pytest.mark.parametrize(("method", "path", "body"), SAME)
@@ -147,9 +158,9 @@ def test_both_paths_answer_alike(app, method, path, body):
         answers.append(app.client.request(method, path, headers=raw, content=body))
     fast, slow = answers
     assert fast.status_code == slow.status_code, (fast.text, slow.text)
-    assert fast.json() == slow.json()
-    ignore = {"x-request-id", "date", "content-length"}
-    assert {k: v for k, v in fast.headers.items() if k not in ignore} == \
-        {k: v for k, v in slow.headers.items() if k not in ignore}
+    assert fast.content == slow.content
+    ignore = {"x-request-id", "date"}
+    assert sorted((k, v) for k, v in fast.headers.items() if k not in ignore) == \
+        sorted((k, v) for k, v in slow.headers.items() if k not in ignore)
     if fast.status_code >= 400:
         assert_error(fast, fast.status_code, fast.json()["error"])
