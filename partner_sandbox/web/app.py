@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from connexion import AsyncApp
-from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
@@ -18,15 +15,11 @@ from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.security import BearerSecurityHandler
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from ..auth import Authenticator
 from ..offload import bound_threads, off_loop
 from ..bootstrap import build_sandbox, configure_logging
-from ..domain.public_api import Caller
-from ..domain.ratelimit import RateLimiter
 from ..redaction import redact_secrets
 from ..resources import control_spec_path, public_spec_path, spec_path
 from ..services.ratelimit import SharedRateLimiter
@@ -42,39 +35,10 @@ from .journal import RequestJournal
 from .client import ClientAddress
 from .errors import ERROR_HANDLERS
 from .routing import BoundedRouting, TagResolver
+from .security import security_map
 from .served_spec import WrittenSpecSwaggerUI
 from .validation import CompiledSchemas, validator_map
 from .versioning import ApiVersion, VersionRule
-
-
-def security_map(authenticator: Authenticator, limiter: RateLimiter,
-                 public_api_caller: Callable[[str | None], Caller] | None = None, store: Any = None) -> dict:
-    """connexion's bearer scheme, checked by our Authenticator with the partner header beside it,
-    then the partner's rate limit; the Public API's scheme (`x-sandbox-credential:
-    public-api-token`) by the workspace's token, read from the store on each call, which counts it."""
-
-    class PartnerBearerHandler(BearerSecurityHandler):
-        def get_fn(self, security_scheme, required_scopes):
-            if security_scheme.get("x-sandbox-credential") == PUBLIC_API_CREDENTIAL and public_api_caller:
-                async def verify_public(request: ConnexionRequest) -> dict:
-                    caller = await off_loop(store, public_api_caller, request.headers.get("Authorization"))
-                    return {"workspace_id": caller.workspace_id, "partner_id": caller.partner_id}
-
-                return verify_public
-
-            async def verify(request: ConnexionRequest) -> dict:
-                partner_id = authenticator.authenticate(
-                    request.headers.get("Authorization"), request.headers.get("X-TL-Partner-Id")
-                )
-                await off_loop(limiter, limiter.check, partner_id)  # rate limits count authenticated partners' requests
-                return {"partner_id": partner_id}
-
-            return verify
-
-    return {"bearer": PartnerBearerHandler}
-
-
-PUBLIC_API_CREDENTIAL = "public-api-token"
 
 
 def worker_app() -> ASGIApp:
@@ -95,7 +59,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> ASGIApp:
         specification_dir=spec_path().parent,
         lifespan=_lifespan(settings, sandbox),
         middlewares=middleware(settings, sandbox, partner_doc, control_doc, public_doc),
-        security_map=security_map(sandbox.authenticator, sandbox.limiter, sandbox.public_api_caller, sandbox.store),
+        security_map=security_map(sandbox),
         validator_map=validator_map(CompiledSchemas()),
         resolver=TagResolver(),
     )

@@ -28,14 +28,15 @@ from urllib.parse import parse_qsl
 
 import jsonschema_rs
 from connexion.context import _receive, _scope
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
+from ..offload import off_loop
 from ..redaction import redact_link_tokens
 from ..services.sandbox import Sandbox
 from ..spec import SpecDocument
 from .errors import INTERNAL, answer, body_of, head_of
+from . import security
 from .routing import handler_function
 from .validation import INT_RANGES, STORABLE, CompiledSchemas, json_object, json_schema, response_validator
 from .versioning import VersionRule
@@ -47,7 +48,6 @@ MAX_BODY = 64 * 1024  # larger bodies take connexion's path (Guard bounds them t
 JSON_TYPES = {b"application/json", b"application/json; charset=utf-8", b"application/json;charset=utf-8"}
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,18}\Z")  # an integer parameter's text that int() reads the same everywhere
 _MISSING = object()
-PUBLIC_API_CREDENTIAL = "public-api-token"  # `x-sandbox-credential` of a scheme checked by the workspace's token
 
 
 # --- compiling the spec -----------------------------------------------------------------------------
@@ -140,6 +140,10 @@ class Param:
     check: Check
     default: t.Any = _MISSING
 
+    def __post_init__(self) -> None:
+        self.header = self.name.lower().encode("latin-1")  # as ASGI gives header names
+
+
 
 @dataclass
 class Operation:
@@ -188,16 +192,16 @@ def compile_operations(spec: SpecDocument, *, validate_responses: bool, python: 
                 continue
             body = Check(spec.inline(content["application/json"].get("schema", {})), python)
             body_required = bool(request_body.get("required"))
-        security = op.get("security", spec.raw.get("security", []))
+        requirements = op.get("security", spec.raw.get("security", []))
         credential = None
-        if security:
-            names = [name for requirement in security for name in requirement]
-            if len(security) != 1 or len(names) != 1:
+        if requirements:
+            names = [name for requirement in requirements for name in requirement]
+            if len(requirements) != 1 or len(names) != 1:
                 continue
             scheme = schemes[names[0]]
             if scheme.get("type") != "http" or scheme.get("scheme") != "bearer":
                 continue
-            credential = "public" if scheme.get("x-sandbox-credential") == PUBLIC_API_CREDENTIAL else "partner"
+            credential = security.credential(scheme)
         params = []
         for p in raw_params:
             schema = spec.inline(p.get("schema", {}))
@@ -229,7 +233,6 @@ class Pipeline:
         self.app = app
         self.sandbox = sandbox
         self.version = version
-        self.offload = sandbox.store.network  # a round trip per store call: run off the event loop
         python = CompiledSchemas()
         self.routes: dict[str, list[Operation]] = {}
         for spec in specs:
@@ -262,10 +265,7 @@ class Pipeline:
             body = None
         arguments = self._arguments(operation, match, scope, headers, body) if body is not None else None
         if arguments is not None:
-            if self.offload:
-                answered = await run_in_threadpool(self._serve, operation, scope, receive, headers, arguments)
-            else:
-                answered = self._serve(operation, scope, receive, headers, arguments)
+            answered = await off_loop(self.sandbox.store, self._serve, operation, scope, receive, headers, arguments)
             if answered is not None:
                 await answer(send, *answered)
                 return
@@ -287,7 +287,7 @@ class Pipeline:
             elif param.location == "query":
                 value = query.get(param.name)
             else:
-                raw = headers.get(param.name.lower().encode())
+                raw = headers.get(param.header)
                 value = raw.decode("latin-1") if raw is not None else None
             if value is None:
                 if param.required:
@@ -321,16 +321,13 @@ class Pipeline:
         return arguments
 
     def _credentials(self, operation: Operation, headers: dict) -> dict | None:
-        """The verified caller, as connexion's security layer passes it on (security_map); an
-        ApiError when they do not verify, with nothing done."""
-        authorization = headers.get(b"authorization", b"").decode("latin-1") or None
-        if operation.credential == "partner":
-            partner = headers.get(b"x-tl-partner-id", b"").decode("latin-1") or None
-            return {"partner_id": self.sandbox.authenticator.authenticate(authorization, partner)}
-        if operation.credential == "public":  # counts the call; a refused call is not counted
-            caller = self.sandbox.public_api_caller(authorization)
-            return {"workspace_id": caller.workspace_id, "partner_id": caller.partner_id}
-        return None
+        """The verified caller, by the rule of connexion's security layer (security.py); an ApiError
+        when they do not verify, with nothing done."""
+        if operation.credential is None:
+            return None
+        return security.verified(self.sandbox, operation.credential,
+                                 headers.get(b"authorization", b"").decode("latin-1") or None,
+                                 headers.get(b"x-tl-partner-id", b"").decode("latin-1") or None)
 
     def _serve(self, operation: Operation, scope: Scope, receive: Receive, headers: dict, arguments: dict,
                ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
@@ -349,8 +346,8 @@ class Pipeline:
                 if operation.takes_token_info:
                     arguments["token_info"] = token_info
             try:
-                if operation.credential == "partner":
-                    self.sandbox.limiter.check(token_info["partner_id"])  # type: ignore[index]
+                if token_info is not None and operation.credential is not None:
+                    security.admit(self.sandbox, operation.credential, token_info)
                 _scope.set(scope)  # connexion's `request`, which handlers read their sandbox from
                 _receive.set(receive)
                 result = operation.handler(**arguments)
