@@ -153,17 +153,31 @@ def measure_operations(world: Path, db: Path, args: argparse.Namespace, wrk_env:
     return rows
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and of its child processes (the server's workers)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid` (a server's workers and what they started), parents first."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop(0)
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            kids = [int(k) for task in Path(f"/proc/{p}/task").iterdir() for k in (task / "children").read_text().split()]
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / ticks
+        found += kids
+        todo += kids
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and of the processes under it (the server's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
 
@@ -178,18 +192,10 @@ def memory(pid: int) -> dict[str, float]:
                 return round(int(line.split()[1]) / 1024, 1)
         return 0.0
 
-    def children(p: int) -> list[int]:
-        kids = []
-        for task in Path(f"/proc/{p}/task").iterdir():
-            kids += [int(k) for k in (task / "children").read_text().split()]
-        return kids
-
     try:
         found["parent"] = rss(pid)
-        todo = children(pid)
         workers = 0
-        while todo:
-            kid = todo.pop(0)
+        for kid in descendants(pid):
             command = Path(f"/proc/{kid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             if "resource_tracker" in command:
                 name = "resource tracker"
@@ -197,7 +203,6 @@ def memory(pid: int) -> dict[str, float]:
                 workers += 1
                 name = f"worker {workers}"
             found[name] = rss(kid)
-            todo += children(kid)
     except OSError:
         pass
     return found
