@@ -1,16 +1,21 @@
-"""Store calls off the event loop where they are network round trips: on PostgreSQL each runs in a
-worker thread (at most `Store.concurrency` at once, each with its own connection), so no request
-waits on another's round trip; on SQLite, a local file, they run on the loop, where a thread hop
-would cost more than the call."""
+"""How store calls run. On PostgreSQL each runs in a worker thread (at most `Store.concurrency` at
+once, each with its own connection), so no request waits on another's round trip. On SQLite, a local
+file, they run on the event loop, where a thread hop would cost more than the call; and the calls
+the requests of one turn of the loop make (`StoreCalls`) run together at the next turn, in one
+transaction (group commit), so that they share its lock, its BEGIN and its COMMIT."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
 import typing as t
 
 import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 
 T = t.TypeVar("T")
+log = logging.getLogger("partner_sandbox.store")
 
 
 async def off_loop(resource: t.Any, fn: t.Callable[..., T], *args: t.Any) -> T:
@@ -24,3 +29,70 @@ def bound_threads(store: t.Any) -> None:
     """Size this event loop's worker threads to the store's connections (in the app's lifespan)."""
     if store.network:
         anyio.to_thread.current_default_thread_limiter().total_tokens = store.concurrency
+
+
+class _Call(t.NamedTuple):
+    context: contextvars.Context
+    fn: t.Callable[..., t.Any]
+    args: tuple
+    answer: asyncio.Future | None  # None: nobody waits (submit)
+
+
+class StoreCalls:
+    """Calls whose store transactions are answered only once stored.
+
+    On a local store the calls of one turn of the event loop run at the next turn, one after another
+    in the order they came, inside one `store.group()`: one transaction, each call's transactions
+    savepoints of it (a call's failure rolls back that call alone). Each call's result is given once
+    the group has committed; when the group cannot commit, every call of it gets the store's 503 and
+    nothing of it was stored. When idle, a call runs at the next turn, alone. On a networked store
+    each call runs in a worker thread, with transactions of its own (off_loop)."""
+
+    def __init__(self, store: t.Any):
+        self.store = store
+        self._pending: list[_Call] = []
+
+    async def call(self, fn: t.Callable[..., T], *args: t.Any, grouped: bool = True) -> T:
+        """fn(*args), each of its transactions stored before its result is given; not `grouped`, at
+        once in transactions of its own."""
+        if self.store.network:
+            return await run_in_threadpool(fn, *args)
+        if not grouped:
+            return fn(*args)
+        answer = asyncio.get_running_loop().create_future()
+        self._add(_Call(contextvars.copy_context(), fn, args, answer))
+        return await answer
+
+    def submit(self, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
+        """fn(*args) with nobody waiting for it (records: the journal); a failure is logged."""
+        if self.store.network:
+            asyncio.ensure_future(run_in_threadpool(fn, *args))
+            return
+        self._add(_Call(contextvars.copy_context(), fn, args, None))
+
+    def _add(self, call: _Call) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._run)
+        self._pending.append(call)
+
+    def _run(self) -> None:
+        calls, self._pending = [p for p in self._pending if p.answer is None or not p.answer.done()], []
+        results: list[tuple[t.Any, BaseException | None]] = []
+        try:
+            with self.store.group():
+                for call in calls:
+                    try:
+                        results.append((call.context.run(call.fn, *call.args), None))
+                    except Exception as exc:  # that call's own failure, its savepoints rolled back
+                        results.append((None, exc))
+        except Exception as exc:  # the group did not commit: nothing of it was stored
+            results = [(None, exc)] * len(calls)
+        for call, (result, error) in zip(calls, results, strict=True):
+            if call.answer is None:
+                if error is not None:
+                    log.error("store call %s not kept: %s", getattr(call.fn, "__qualname__", "?"), error)
+            elif not call.answer.done():
+                if error is not None:
+                    call.answer.set_exception(error)
+                else:
+                    call.answer.set_result(result)

@@ -1,4 +1,5 @@
-"""The SQLite store: WAL on files, one BEGIN IMMEDIATE transaction per call."""
+"""The SQLite store: WAL on files, one BEGIN IMMEDIATE transaction per call, or one for a group of
+calls (group commit), each in a savepoint of its own."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ class SqliteStore:
     makes a transaction atomic across processes. Writers also queue on a thread lock and, for a
     file, an flock on `<db>.lock`, so that they wait in line and are woken at once, instead of in
     SQLite's busy handler, which sleeps in steps of milliseconds under contention.
+
+    `group()` is one transaction for many calls (offload.StoreCalls: the calls of one turn of the
+    event loop): while it is open, each `transaction()` of the thread that opened it is a savepoint
+    of it, which a failure rolls back alone. Whatever the group's calls stored is stored when the
+    group commits, and not before: their answers wait for it.
     """
 
     network = False  # a local file: its calls run on the event loop (offload.py)
@@ -51,6 +57,7 @@ class SqliteStore:
             self._sync = SYNC_MODES[durability]
             self._conn.execute(f"PRAGMA synchronous = {self._sync}")
         self._lock = threading.Lock()
+        self._grouping: int | None = None  # the thread whose group is open: its transactions are savepoints
         self._queue: IO[bytes] | None = open(f"{target}.lock", "a+b") if is_file else None  # noqa: SIM115
         with self._immediate() as conn:
             migrate(conn, self._statements, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
@@ -93,11 +100,50 @@ class SqliteStore:
         """One atomic transaction. `durable=False` skips the fsync at commit, for records (the
         request journal) whose last moments may be lost to a power cut; the next durable commit
         syncs them too. A database that cannot be written (read-only, full, locked too long) is a
-        503: the transaction rolled back, nothing was answered as stored."""
+        503: the transaction rolled back, nothing was answered as stored. Inside this thread's
+        open group, a savepoint of the group (stored when the group commits)."""
+        if self._grouping == threading.get_ident():
+            with self._savepoint() as conn:
+                yield SqlTransaction(conn, self._statements)
+            return
         self._check_file()
         try:
             with self._immediate(durable) as conn:
                 yield SqlTransaction(conn, self._statements)
+        except sqlite3.OperationalError as exc:
+            raise unavailable(exc) from None
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """One transaction for every `transaction()` this thread opens inside it (group commit): a
+        503 when it cannot begin or commit, and then nothing of it was stored."""
+        self._check_file()
+        try:
+            with self._immediate() as conn:
+                self._grouping = threading.get_ident()
+                try:
+                    yield
+                finally:
+                    self._grouping = None
+                if not conn.in_transaction:
+                    raise sqlite3.OperationalError("the group's transaction was rolled back")
+        except sqlite3.OperationalError as exc:
+            raise unavailable(exc) from None
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        try:
+            if not conn.in_transaction:  # an error rolled the group back: a savepoint now would commit alone
+                raise sqlite3.OperationalError("the group's transaction was rolled back")
+            conn.execute("SAVEPOINT call")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK TO call")
+                conn.execute("RELEASE call")
+                raise
+            conn.execute("RELEASE call")
         except sqlite3.OperationalError as exc:
             raise unavailable(exc) from None
 

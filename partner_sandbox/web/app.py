@@ -18,7 +18,7 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from ..offload import bound_threads, off_loop
+from ..offload import StoreCalls, bound_threads, off_loop
 from ..bootstrap import build_sandbox, configure_logging
 from ..redaction import redact_secrets
 from ..resources import control_spec_path, public_spec_path, spec_path
@@ -87,6 +87,7 @@ def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, 
     policy = settings.rate_policy
     ip_limiter = SharedRateLimiter(sandbox.store, policy.rate, policy.capacity) if policy.per == "ip" else None
     ui_paths = tuple(doc.base_path + "/ui" for doc in (partner_doc, control_doc, public_doc) if doc is not None)
+    calls = StoreCalls(sandbox.store)  # the pipeline's and the journal's store calls, group-committed on SQLite
     return [
         # request ids, security headers, size limits, chunked bodies read whole, the per-IP rate
         # limit, the envelope for a fault of our own, the access log
@@ -94,11 +95,12 @@ def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, 
                 client_address=ClientAddress(settings.trusted_proxies)),
         # each authenticated Partner API request, kept per partner for the control API
         partial(RequestJournal, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets,
-                authenticate=sandbox.authenticator.authenticate, network=sandbox.store.network),
+                authenticate=sandbox.authenticator.authenticate, network=sandbox.store.network, calls=calls),
         # every operation of the specs, compiled from them: a request that passes every check is
         # answered here; any other goes on to connexion's layers below, which make every refusal
         partial(Pipeline, sandbox=sandbox, specs=[doc for doc in (partner_doc, control_doc, public_doc) if doc],
-                validate_responses=settings.validate_responses, version=VersionRule(partner_doc.base_path)),
+                validate_responses=settings.validate_responses, version=VersionRule(partner_doc.base_path),
+                calls=calls),
         ServerErrorMiddleware,
         ExceptionMiddleware,  # ERROR_HANDLERS: every error the envelope
         WrittenSpecSwaggerUI,  # the specs served as written

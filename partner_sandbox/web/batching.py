@@ -9,15 +9,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from starlette.concurrency import run_in_threadpool
-
 T = TypeVar("T")
 
 
 class PerTurn(Generic[T]):
-    def __init__(self, write: Callable[[list[T]], None], *, offload: bool = False):
+    def __init__(self, write: Callable[[list[T]], None]):
         self._write = write
-        self._offload = offload  # a write that is a network round trip runs in a worker thread
         self._pending: list[T] = []
 
     def add(self, item: T) -> None:
@@ -27,7 +24,5 @@ class PerTurn(Generic[T]):
 
     def flush(self) -> None:
         items, self._pending = self._pending, []
-        if items and self._offload:  # in the app's worker threads, bounded as the store's calls are
-            asyncio.ensure_future(run_in_threadpool(self._write, items))
-        elif items:
+        if items:
             self._write(items)

@@ -31,7 +31,7 @@ from connexion.context import _receive, _scope
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
-from ..offload import off_loop
+from ..offload import StoreCalls
 from ..redaction import redact_link_tokens
 from ..services.sandbox import Sandbox
 from ..spec import SpecDocument
@@ -131,6 +131,9 @@ class Check:
         return bool(self.is_valid(value))
 
 
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
+
+
 @dataclass
 class Param:
     name: str
@@ -159,6 +162,13 @@ class Operation:
     takes_token_info: bool
     responses: dict[int, tuple[t.Any, tuple[bytes, ...]]] = field(default_factory=dict)  # validator, required headers
     query_names: frozenset = frozenset()
+
+    @property
+    def writes(self) -> bool:
+        """Whether its calls write: any but a GET, and every call of the Public API (each is counted).
+        Calls that write are group-committed (offload.StoreCalls); a read runs at once, on its own,
+        as a group would hold the store's write lock while it reads."""
+        return self.method != "GET" or self.credential == "public"
 
 
 def _route(path: str, params: dict[str, dict]) -> re.Pattern:
@@ -229,9 +239,10 @@ def compile_operations(spec: SpecDocument, *, validate_responses: bool, python: 
 
 class Pipeline:
     def __init__(self, app: ASGIApp, *, sandbox: Sandbox, specs: list[SpecDocument], validate_responses: bool,
-                 version: VersionRule):
+                 version: VersionRule, calls: StoreCalls):
         self.app = app
         self.sandbox = sandbox
+        self.calls = calls  # the store's calls, group-committed on SQLite (offload.py)
         self.version = version
         python = CompiledSchemas()
         self.routes: dict[str, list[Operation]] = {}
@@ -265,7 +276,12 @@ class Pipeline:
             body = None
         arguments = self._arguments(operation, match, scope, headers, body) if body is not None else None
         if arguments is not None:
-            answered = await off_loop(self.sandbox.store, self._serve, operation, scope, receive, headers, arguments)
+            try:
+                served = await self.calls.call(self._serve, operation, scope, receive, headers, arguments,
+                                               grouped=operation.writes)
+            except ApiError as error:  # the store could not commit: nothing of it was stored
+                served = _rendered(error, scope["path"])
+            answered = self._render(operation, scope, served[0]) if served is not None and len(served) == 1 else served
             if answered is not None:
                 await answer(send, *answered)
                 return
@@ -330,8 +346,10 @@ class Pipeline:
                                  headers.get(b"x-tl-partner-id", b"").decode("latin-1") or None)
 
     def _serve(self, operation: Operation, scope: Scope, receive: Receive, headers: dict, arguments: dict,
-               ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """Status, headers and body of the answer; None when the credentials do not verify."""
+               ) -> Answer | tuple[t.Any] | None:
+        """The store's part of a request (a call of StoreCalls): the credentials' check and the handler.
+        The handler's result, in a 1-tuple, to be rendered; an error's answer; or None when the
+        credentials do not verify."""
         path = scope["path"]
         try:
             try:
@@ -339,36 +357,37 @@ class Pipeline:
             except ApiError as error:
                 if error.status != 503:
                     return None  # connexion's security layer refuses it, the same way
-                raise  # the store failed: answered here, not tried again (a call may have counted)
+                return _rendered(error, path)  # the store failed: answered here, not tried again (a call may have counted)
             if token_info is not None:
                 context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
                 context["token_info"] = token_info
                 if operation.takes_token_info:
                     arguments["token_info"] = token_info
-            try:
-                if token_info is not None and operation.credential is not None:
-                    security.admit(self.sandbox, operation.credential, token_info)
-                _scope.set(scope)  # connexion's `request`, which handlers read their sandbox from
-                _receive.set(receive)
-                result = operation.handler(**arguments)
-                content, status, own = (*result, {})[:3] if isinstance(result, tuple) else (result, 200, {})
-                payload = b"" if content is None else json.dumps(content).encode() + b"\n"
-                head = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in own.items()]
-                if not any(k == b"content-type" for k, _ in head):  # as connexion: the JSON media type
-                    head.append((b"content-type", b"application/json"))
-                head += self.version.headers(operation.base_path, status)
-                if status not in NO_BODY:
-                    head.append((b"content-length", str(len(payload)).encode()))
-            except ApiError as error:  # the operation's refusal, in the one renderer (unchecked, as connexion's)
-                payload = body_of(error, path)
-                return error.status, head_of(error, payload, path=path), payload
+            if token_info is not None and operation.credential is not None:
+                security.admit(self.sandbox, operation.credential, token_info)
+            _scope.set(scope)  # connexion's `request`, which handlers read their sandbox from
+            _receive.set(receive)
+            return (operation.handler(**arguments),)
+        except ApiError as error:  # the operation's refusal, in the one renderer (unchecked, as connexion's)
+            return _rendered(error, path)
+        except Exception as exc:
+            return _fault(scope, exc)
+
+    def _render(self, operation: Operation, scope: Scope, result: t.Any) -> Answer:
+        """A handler's result as the answer (status, headers, body), checked against the spec."""
+        try:
+            content, status, own = (*result, {})[:3] if isinstance(result, tuple) else (result, 200, {})
+            payload = b"" if content is None else json.dumps(content).encode() + b"\n"
+            head = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in own.items()]
+            if not any(k == b"content-type" for k, _ in head):  # as connexion: the JSON media type
+                head.append((b"content-type", b"application/json"))
+            head += self.version.headers(operation.base_path, status)
+            if status not in NO_BODY:
+                head.append((b"content-length", str(len(payload)).encode()))
             self._check_response(operation, status, head, content)
             return status, head, payload
-        except Exception as exc:  # a fault of ours, logged and answered as connexion's path answers it
-            log.error("unhandled error on %s %s", scope["method"], redact_link_tokens(path), exc_info=exc)
-            internal = ApiError("internal_error", INTERNAL)
-            payload = body_of(internal, path)
-            return internal.status, head_of(internal, payload, path=path), payload
+        except Exception as exc:
+            return _fault(scope, exc)
 
     @staticmethod
     def _check_response(operation: Operation, status: int, head: list, content: t.Any) -> None:
@@ -380,6 +399,18 @@ class Pipeline:
         for name in required:
             if name not in names:
                 raise ValueError(f"{operation.operation_id} answered {status} without the header {name.decode()}")
+
+
+def _rendered(error: ApiError, path: str) -> Answer:
+    """An error's answer, by the one renderer."""
+    payload = body_of(error, path)
+    return error.status, head_of(error, payload, path=path), payload
+
+
+def _fault(scope: Scope, exc: Exception) -> Answer:
+    """A fault of ours, logged and answered as connexion's path answers it."""
+    log.error("unhandled error on %s %s", scope["method"], redact_link_tokens(scope["path"]), exc_info=exc)
+    return _rendered(ApiError("internal_error", INTERNAL), scope["path"])
 
 
 async def _read_body(receive: Receive, headers: dict) -> tuple[bytes | None, list[Message]]:

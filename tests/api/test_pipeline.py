@@ -4,11 +4,14 @@ every unusual or refused one to connexion untouched, and answers exactly what co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
 
+from partner_sandbox.offload import StoreCalls
 from partner_sandbox.resources import control_spec_path, public_spec_path, spec_path
+from partner_sandbox.store import StoreUnavailable
 from partner_sandbox.spec import SpecDocument
 from partner_sandbox.web.pipeline import Pipeline
 from partner_sandbox.web.versioning import VersionRule
@@ -39,8 +42,9 @@ class Connexion:
 def lane(start_module_app):
     app = start_module_app()
     below = Connexion()
-    pipeline = Pipeline(below, sandbox=app._state["sandbox"], specs=SPECS, validate_responses=True,
-                        version=VersionRule(SPECS[0].base_path))
+    sandbox = app._state["sandbox"]
+    pipeline = Pipeline(below, sandbox=sandbox, specs=SPECS, validate_responses=True,
+                        version=VersionRule(SPECS[0].base_path), calls=StoreCalls(sandbox.store))
 
     def call(method: str, path: str, headers: dict, body: bytes = b"", query: bytes = b"", extra=()):
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + list(extra)
@@ -164,3 +168,33 @@ def test_both_paths_answer_alike(app, method, path, body):
         sorted((k, v) for k, v in slow.headers.items() if k not in ignore)
     if fast.status_code >= 400:
         assert_error(fast, fast.status_code, fast.json()["error"])
+
+
+def test_a_store_failure_in_the_public_api_credentials_check_is_the_503_envelope(app, monkeypatch):
+    def unavailable(self, authorization):
+        raise StoreUnavailable("The sandbox cannot write its database now; retry shortly")
+
+    monkeypatch.setattr(type(app._state["sandbox"]), "public_api_caller", unavailable)
+    r = app.client.get("/integrations/api/whatsapp_accounts", headers={"Authorization": "Bearer some-token"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text  # not a 500
+    assert r.json()["status"] == "error" and "retry shortly" in r.json()["message"]
+
+
+def test_a_write_whose_group_cannot_commit_is_the_503_envelope_and_stores_nothing(app, fresh_user, monkeypatch):
+    sandbox = app._state["sandbox"]
+    store, user = sandbox.store, fresh_user()
+    real_group = store.group
+
+    @contextlib.contextmanager
+    def failing_group():
+        with real_group():
+            yield
+            store._conn.execute("ROLLBACK")  # as when the disk is full: the group cannot commit
+
+    monkeypatch.setattr(store, "group", failing_group)
+    r = app.client.post(QR_PATH.format(workspace="qa-workspace", user=user), json={}, headers=auth_headers())
+    assert_error(r, 503, "service_unavailable")
+    monkeypatch.undo()
+    assert sandbox.user_view("sandbox-partner", "qa-workspace", user).links == []
+    r = app.client.post(QR_PATH.format(workspace="qa-workspace", user=user), json={}, headers=auth_headers())
+    assert r.status_code == 200 and len(sandbox.user_view("sandbox-partner", "qa-workspace", user).links) == 1

@@ -1,0 +1,135 @@
+"""Group commit on SQLite (store/sqlite.py `group`, offload.StoreCalls): the store calls of one turn
+of the event loop share one transaction, each call in a savepoint of its own; a call's failure rolls
+back that call alone; each call is answered only once the group is stored; a group that cannot commit
+answers every call of it with the store's 503 and stores nothing of it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from partner_sandbox.fixtures import load_world
+from partner_sandbox.offload import StoreCalls
+from partner_sandbox.store import SqliteStore, StoreUnavailable
+from tests.helpers import TEST_WORLD
+
+PARTNER = "sandbox-partner"
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = SqliteStore(tmp_path / "group.db")
+    store.seed_if_empty(load_world(TEST_WORLD), datetime.now(UTC))
+    yield store
+    store.close()
+
+
+def paths(store: SqliteStore) -> list[str]:
+    """The journal's paths as another connection sees them: only what is committed."""
+    other = sqlite3.connect(store._file)
+    try:
+        return sorted(row[0] for row in other.execute("SELECT json_extract(entry, '$.path') FROM journal"))
+    finally:
+        other.close()
+
+
+def write(store: SqliteStore, path: str, fail: bool = False) -> str:
+    with store.transaction() as tx:
+        tx.add_journal_entry(PARTNER, {"path": path})
+        if fail:
+            raise ValueError(f"{path} fails")
+    return path
+
+
+def test_a_group_is_one_transaction_whose_calls_fail_alone_and_are_stored_at_its_commit(store):
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    with store.group():
+        write(store, "/a")
+        with pytest.raises(ValueError):
+            write(store, "/b", fail=True)
+        write(store, "/c")
+        assert paths(store) == []  # nothing is stored before the group commits
+    assert paths(store) == ["/a", "/c"]
+    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+
+
+def test_a_group_whose_transaction_was_rolled_back_stores_nothing_and_is_a_503(store):
+    with pytest.raises(StoreUnavailable), store.group():
+        write(store, "/a")
+        store._conn.execute("ROLLBACK")  # as SQLite does on some errors (a full disk)
+        with pytest.raises(StoreUnavailable):  # a later call would otherwise commit alone
+            write(store, "/b")
+    assert paths(store) == []
+    write(store, "/after")  # the store goes on
+    assert paths(store) == ["/after"]
+
+
+def test_a_transaction_of_another_thread_waits_for_the_group(store):
+    async def main():
+        with store.group():
+            write(store, "/group")
+            other = asyncio.get_running_loop().run_in_executor(None, write, store, "/thread")
+            await asyncio.sleep(0.2)
+            assert not other.done() and paths(store) == []
+        await other
+
+    asyncio.run(main())
+    assert paths(store) == ["/group", "/thread"]
+
+
+def test_the_calls_of_one_turn_share_one_commit_and_are_answered_after_it(store):
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    stored_when_answered: list[list[str]] = []
+
+    async def one(calls: StoreCalls, path: str, fail: bool = False):
+        result = await calls.call(write, store, path, fail)
+        stored_when_answered.append(paths(store))
+        return result
+
+    async def main():
+        calls = StoreCalls(store)
+        return await asyncio.gather(one(calls, "/1"), one(calls, "/2", True), one(calls, "/3"),
+                                    return_exceptions=True)
+
+    first, failed, third = asyncio.run(main())
+    assert (first, third) == ("/1", "/3") and isinstance(failed, ValueError)
+    assert statements.count("BEGIN IMMEDIATE") == 1
+    assert stored_when_answered == [["/1", "/3"]] * 2  # each answer came once both were stored
+
+
+def test_a_group_that_cannot_commit_answers_every_call_503_and_logs_what_nobody_awaited(store, caplog):
+    real_group = store.group
+
+    def failing_group():
+        with real_group():
+            yield
+            store._conn.execute("ROLLBACK")  # the commit cannot happen
+
+    store.group = lambda: __import__("contextlib").contextmanager(failing_group)()
+
+    async def main():
+        calls = StoreCalls(store)
+        calls.submit(write, store, "/record")
+        return await asyncio.gather(calls.call(write, store, "/1"), calls.call(write, store, "/2"),
+                                    return_exceptions=True)
+
+    with caplog.at_level(logging.ERROR, logger="partner_sandbox.store"):
+        answers = asyncio.run(main())
+    assert all(isinstance(a, StoreUnavailable) and a.status == 503 for a in answers)
+    assert paths(store) == []
+    assert "not kept" in caplog.text
+
+
+def test_a_call_not_grouped_runs_at_once_in_a_transaction_of_its_own(store):
+    async def main():
+        calls = StoreCalls(store)
+        result = await calls.call(write, store, "/read", grouped=False)
+        return result, paths(store)
+
+    assert asyncio.run(main()) == ("/read", ["/read"])
