@@ -35,64 +35,82 @@ class _Call(t.NamedTuple):
     context: contextvars.Context
     fn: t.Callable[..., t.Any]
     args: tuple
-    answer: asyncio.Future | None  # None: nobody waits (submit)
+    answer: asyncio.Future | None  # None: a record nobody waits for (submit)
 
 
 class StoreCalls:
-    """Calls whose store transactions are answered only once stored.
+    """Store calls answered only once what they stored is stored.
 
     On a local store the calls of one turn of the event loop run at the next turn, one after another
-    in the order they came, inside one `store.group()`: one transaction, each call's transactions
-    savepoints of it (a call's failure rolls back that call alone). Each call's result is given once
-    the group has committed; when the group cannot commit, every call of it gets the store's 503 and
-    nothing of it was stored. When idle, a call runs at the next turn, alone. On a networked store
-    each call runs in a worker thread, with transactions of its own (off_loop)."""
+    in the order they came, inside one `store.group()`: one transaction, each of a call's
+    transactions a savepoint of it (a failing transaction rolls back alone, as it would on its own).
+    Each call's result is given once the group has committed; when the group cannot commit, every
+    call of it gets the store's error (a 503) and nothing of it was stored. When idle, a call runs at
+    the next turn, alone. On a networked store each call runs in a worker thread, in transactions
+    of its own (off_loop)."""
 
     def __init__(self, store: t.Any):
         self.store = store
         self._pending: list[_Call] = []
+        self._scheduled: asyncio.AbstractEventLoop | None = None  # the loop whose next turn runs them
 
     async def call(self, fn: t.Callable[..., T], *args: t.Any, grouped: bool = True) -> T:
-        """fn(*args), each of its transactions stored before its result is given; not `grouped`, at
-        once in transactions of its own."""
-        if self.store.network:
-            return await run_in_threadpool(fn, *args)
-        if not grouped:
-            return fn(*args)
+        """fn(*args), its transactions stored before its result is given; not `grouped`, at once, in
+        transactions of its own."""
+        if self.store.network or not grouped:
+            return await off_loop(self.store, fn, *args)
         answer = asyncio.get_running_loop().create_future()
         self._add(_Call(contextvars.copy_context(), fn, args, answer))
         return await answer
 
     def submit(self, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
-        """fn(*args) with nobody waiting for it (records: the journal); a failure is logged."""
+        """fn(*args) with nobody waiting for it: a record (the journal), written as
+        `transaction(durable=False)` writes, unless a call of its group is durable. A failure is
+        logged."""
         if self.store.network:
-            asyncio.ensure_future(run_in_threadpool(fn, *args))
+            asyncio.ensure_future(off_loop(self.store, self._logged, fn, args))
             return
         self._add(_Call(contextvars.copy_context(), fn, args, None))
 
     def _add(self, call: _Call) -> None:
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self._run)
+        loop = asyncio.get_running_loop()
+        if not self._pending or self._scheduled is not loop:  # (a loop may close with a run pending)
+            loop.call_soon(self._run)
+            self._scheduled = loop
         self._pending.append(call)
+
+    @staticmethod
+    def _logged(fn: t.Callable[..., t.Any], args: tuple) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.error("store call %s not kept: %s", getattr(fn, "__qualname__", "?"), exc)
 
     def _run(self) -> None:
         calls, self._pending = [p for p in self._pending if p.answer is None or not p.answer.done()], []
-        results: list[tuple[t.Any, BaseException | None]] = []
+        if not calls:
+            return
+        outcome: list[tuple[t.Any, BaseException | None]] | None = None
         try:
-            with self.store.group():
+            results: list[tuple[t.Any, BaseException | None]] = []
+            with self.store.group(durable=any(call.answer is not None for call in calls)):
                 for call in calls:
                     try:
                         results.append((call.context.run(call.fn, *call.args), None))
                     except Exception as exc:  # that call's own failure, its savepoints rolled back
                         results.append((None, exc))
+            outcome = results
         except Exception as exc:  # the group did not commit: nothing of it was stored
-            results = [(None, exc)] * len(calls)
-        for call, (result, error) in zip(calls, results, strict=True):
-            if call.answer is None:
-                if error is not None:
-                    log.error("store call %s not kept: %s", getattr(call.fn, "__qualname__", "?"), error)
-            elif not call.answer.done():
-                if error is not None:
-                    call.answer.set_exception(error)
-                else:
-                    call.answer.set_result(result)
+            outcome = [(None, exc)] * len(calls)
+        finally:  # even on an exception that is no Exception (the group rolled back), every call is answered
+            if outcome is None:
+                outcome = [(None, RuntimeError("store calls interrupted: nothing of them was stored"))] * len(calls)
+            for call, (result, error) in zip(calls, outcome, strict=True):
+                if call.answer is None:
+                    if error is not None:
+                        log.error("store call %s not kept: %s", getattr(call.fn, "__qualname__", "?"), error)
+                elif not call.answer.done():
+                    if error is not None:
+                        call.answer.set_exception(error)
+                    else:
+                        call.answer.set_result(result)

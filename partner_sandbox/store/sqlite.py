@@ -85,10 +85,13 @@ class SqliteStore:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
+                    conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # A failed COMMIT may leave the transaction open (SQLite: "may or may not" roll
+                    # back), holding the write lock: it is rolled back, so the store goes on.
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                     raise
-                conn.execute("COMMIT")
             finally:
                 if relaxed:
                     conn.execute(f"PRAGMA synchronous = {self._sync}")
@@ -101,7 +104,8 @@ class SqliteStore:
         request journal) whose last moments may be lost to a power cut; the next durable commit
         syncs them too. A database that cannot be written (read-only, full, locked too long) is a
         503: the transaction rolled back, nothing was answered as stored. Inside this thread's
-        open group, a savepoint of the group (stored when the group commits)."""
+        open group, a savepoint of the group, stored when the group commits, as durably as the
+        group is."""
         if self._grouping == threading.get_ident():
             with self._savepoint() as conn:
                 yield SqlTransaction(conn, self._statements)
@@ -114,12 +118,13 @@ class SqliteStore:
             raise unavailable(exc) from None
 
     @contextmanager
-    def group(self) -> Iterator[None]:
-        """One transaction for every `transaction()` this thread opens inside it (group commit): a
-        503 when it cannot begin or commit, and then nothing of it was stored."""
+    def group(self, *, durable: bool = True) -> Iterator[None]:
+        """One transaction for every `transaction()` this thread opens inside it (group commit),
+        `durable` as a transaction's: a 503 when it cannot begin or commit, and then nothing of it
+        was stored."""
         self._check_file()
         try:
-            with self._immediate() as conn:
+            with self._immediate(durable) as conn:
                 self._grouping = threading.get_ident()
                 try:
                     yield

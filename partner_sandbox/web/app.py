@@ -95,7 +95,7 @@ def middleware(settings: Settings, sandbox: Sandbox, partner_doc: SpecDocument, 
                 client_address=ClientAddress(settings.trusted_proxies)),
         # each authenticated Partner API request, kept per partner for the control API
         partial(RequestJournal, prefix=partner_doc.base_path, record=sandbox.record_requests, redact=redact_secrets,
-                authenticate=sandbox.authenticator.authenticate, network=sandbox.store.network, calls=calls),
+                authenticate=sandbox.authenticator.authenticate, calls=calls),
         # every operation of the specs, compiled from them: a request that passes every check is
         # answered here; any other goes on to connexion's layers below, which make every refusal
         partial(Pipeline, sandbox=sandbox, specs=[doc for doc in (partner_doc, control_doc, public_doc) if doc],

@@ -1,7 +1,7 @@
 """Writes batched by turn of the event loop: the first item of a turn schedules the write for the
 next turn, and the items arriving meanwhile join it. Under load many items share one write (one
-store transaction, one log record); when idle an item is written at once. The request journal and
-the access log both write this way."""
+log record; for the request journal, one store call of the group commit); when idle an item is
+written at the next turn. The request journal and the access log both write this way."""
 
 from __future__ import annotations
 

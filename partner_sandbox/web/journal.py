@@ -34,30 +34,25 @@ def _headers(pairs) -> dict[str, str]:
 class RequestJournal:
     """Wraps the app; after each response on `prefix`, records it for the authenticated partner.
 
-    On SQLite entries are written by turn of the event loop (batching.PerTurn), in the store's next
-    group commit (offload.StoreCalls): under load many requests share one store transaction, and when
-    idle an entry is written at once. On a networked store (PostgreSQL) each entry is written in a
-    worker thread before the answer's last bytes leave, one transaction a request, so that a partner
-    who has the answer finds it on every replica.
+    On SQLite entries are gathered by turn of the event loop (batching.PerTurn) and written in the
+    store's group commit (offload.StoreCalls), with the requests of the turn after: under load many
+    requests share one store transaction, and when idle an entry is written two turns after its
+    answer. On a networked store (PostgreSQL) each entry is written in a worker thread before the
+    answer's last bytes leave, one transaction a request, so that a partner who has the answer finds
+    it on every replica.
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str, record: Callable[[list[tuple[str, dict]]], None],
                  redact: Callable[[str], str], authenticate: Callable[[str | None, str | None], str],
-                 network: bool = False, calls: StoreCalls | None = None):
+                 calls: StoreCalls):
         self.app = app
         self.prefix = prefix.rstrip("/") + "/"
         self.record = record
         self.redact = redact
         self.authenticate = authenticate
-        self.network = network  # the store's calls are round trips: written off the event loop (offload.py)
         self.calls = calls
-        self._entries: PerTurn[tuple[str, dict]] = PerTurn(self._keep)
-
-    def _keep(self, entries: list[tuple[str, dict]]) -> None:
-        if self.calls is None:
-            self._write(entries)
-        else:
-            self.calls.submit(self._write, entries)
+        self.network = calls.store.network  # round trips: each entry written before its answer ends
+        self._entries: PerTurn[tuple[str, dict]] = PerTurn(lambda entries: calls.submit(self._write, entries))
 
     def _write(self, entries: list[tuple[str, dict]]) -> None:
         try:
@@ -130,7 +125,7 @@ class RequestJournal:
                     # answer's end leaves: a partner who has the answer finds it in the journal.
                     made = entry()
                     if made is not None:
-                        await self.calls.call(self._write, [made]) if self.calls else self._write([made])
+                        await self.calls.call(self._write, [made])
                     kept = True
             await send(message)
 

@@ -12,8 +12,11 @@ the rate limit, the handler, the response check (compiled, every status) and the
 an error it raises is rendered by the one renderer (errors.py). So this path answers nothing the
 other would refuse, and answers everything the other answers after its checks, the same way.
 
-On a store whose calls are network round trips (PostgreSQL), the credentials' check and the
-operation run in a worker thread, so the event loop never waits on the database.
+The credentials' check and the handler are one store call (offload.StoreCalls). On SQLite the calls
+of one loop turn that write are group-committed: one transaction, each answer given once it is
+stored; a read (a GET of the Partner or control API) runs at once. On PostgreSQL each runs in a
+worker thread, so the event loop never waits on the database. The answer is rendered and checked
+after the call, outside its transaction.
 """
 
 from __future__ import annotations
@@ -134,6 +137,10 @@ class Check:
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
 
 
+class _Result(t.NamedTuple):
+    value: t.Any  # what a handler returned, to be rendered
+
+
 @dataclass
 class Param:
     name: str
@@ -166,8 +173,9 @@ class Operation:
     @property
     def writes(self) -> bool:
         """Whether its calls write: any but a GET, and every call of the Public API (each is counted).
-        Calls that write are group-committed (offload.StoreCalls); a read runs at once, on its own,
-        as a group would hold the store's write lock while it reads."""
+        Calls that write are group-committed (offload.StoreCalls), which saves each its own commit; a
+        read has no commit to share and runs at once, without waiting for the next turn of the loop
+        (measured: grouped, GET /workspaces/{id} was no faster and its p99 rose from 18 to 28 ms)."""
         return self.method != "GET" or self.credential == "public"
 
 
@@ -281,7 +289,9 @@ class Pipeline:
                                                grouped=operation.writes)
             except ApiError as error:  # the store could not commit: nothing of it was stored
                 served = _rendered(error, scope["path"])
-            answered = self._render(operation, scope, served[0]) if served is not None and len(served) == 1 else served
+            except Exception as exc:  # nor this way, which is a fault of ours
+                served = _fault(scope, exc)
+            answered = self._render(operation, scope, served.value) if isinstance(served, _Result) else served
             if answered is not None:
                 await answer(send, *answered)
                 return
@@ -346,10 +356,10 @@ class Pipeline:
                                  headers.get(b"x-tl-partner-id", b"").decode("latin-1") or None)
 
     def _serve(self, operation: Operation, scope: Scope, receive: Receive, headers: dict, arguments: dict,
-               ) -> Answer | tuple[t.Any] | None:
+               ) -> Answer | _Result | None:
         """The store's part of a request (a call of StoreCalls): the credentials' check and the handler.
-        The handler's result, in a 1-tuple, to be rendered; an error's answer; or None when the
-        credentials do not verify."""
+        The handler's result, to be rendered; an error's answer; or None when the credentials do not
+        verify."""
         path = scope["path"]
         try:
             try:
@@ -367,7 +377,7 @@ class Pipeline:
                 security.admit(self.sandbox, operation.credential, token_info)
             _scope.set(scope)  # connexion's `request`, which handlers read their sandbox from
             _receive.set(receive)
-            return (operation.handler(**arguments),)
+            return _Result(operation.handler(**arguments))
         except ApiError as error:  # the operation's refusal, in the one renderer (unchecked, as connexion's)
             return _rendered(error, path)
         except Exception as exc:

@@ -170,14 +170,17 @@ def test_both_paths_answer_alike(app, method, path, body):
         assert_error(fast, fast.status_code, fast.json()["error"])
 
 
-def test_a_store_failure_in_the_public_api_credentials_check_is_the_503_envelope(app, monkeypatch):
+def test_a_store_failure_in_the_public_api_credentials_check_is_answered_503_by_the_pipeline(lane, monkeypatch):
+    app, call = lane
+
     def unavailable(self, authorization):
         raise StoreUnavailable("The sandbox cannot write its database now; retry shortly")
 
     monkeypatch.setattr(type(app._state["sandbox"]), "public_api_caller", unavailable)
-    r = app.client.get("/integrations/api/whatsapp_accounts", headers={"Authorization": "Bearer some-token"})
-    assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text  # not a 500
-    assert r.json()["status"] == "error" and "retry shortly" in r.json()["message"]
+    status, headers, payload, reached = call("GET", "/integrations/api/whatsapp_accounts",
+                                             {"Authorization": "Bearer some-token"})
+    assert (status, reached) == (503, []), payload  # not a 500, and not tried again down connexion's path
+    assert headers[b"retry-after"] == b"1" and json.loads(payload)["status"] == "error"
 
 
 def test_a_write_whose_group_cannot_commit_is_the_503_envelope_and_stores_nothing(app, fresh_user, monkeypatch):
@@ -186,8 +189,8 @@ def test_a_write_whose_group_cannot_commit_is_the_503_envelope_and_stores_nothin
     real_group = store.group
 
     @contextlib.contextmanager
-    def failing_group():
-        with real_group():
+    def failing_group(**kwargs):
+        with real_group(**kwargs):
             yield
             store._conn.execute("ROLLBACK")  # as when the disk is full: the group cannot commit
 

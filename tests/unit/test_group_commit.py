@@ -6,6 +6,7 @@ answers every call of it with the store's 503 and stores nothing of it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -106,12 +107,12 @@ def test_the_calls_of_one_turn_share_one_commit_and_are_answered_after_it(store)
 def test_a_group_that_cannot_commit_answers_every_call_503_and_logs_what_nobody_awaited(store, caplog):
     real_group = store.group
 
-    def failing_group():
-        with real_group():
+    def failing_group(**kwargs):
+        with real_group(**kwargs):
             yield
             store._conn.execute("ROLLBACK")  # the commit cannot happen
 
-    store.group = lambda: __import__("contextlib").contextmanager(failing_group)()
+    store.group = contextlib.contextmanager(failing_group)
 
     async def main():
         calls = StoreCalls(store)
@@ -133,3 +134,69 @@ def test_a_call_not_grouped_runs_at_once_in_a_transaction_of_its_own(store):
         return result, paths(store)
 
     assert asyncio.run(main()) == ("/read", ["/read"])
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(store):
+    with pytest.raises(sqlite3.IntegrityError), store.group():
+        write(store, "/a")
+        with store.transaction() as tx:  # a row whose partner does not exist, checked only at COMMIT
+            tx._conn.execute("PRAGMA defer_foreign_keys = ON")
+            tx._conn.execute("INSERT INTO workspaces (id, partner_id, display_name, seats_purchased, plan_id,"
+                             " group_id, created_at, updated_at) VALUES ('w', 'nobody', 'w', 1, 1, 1, 0, 0)")
+    assert not store._conn.in_transaction  # else the write lock stays held and every later write fails
+    assert paths(store) == []
+    write(store, "/after")
+    assert paths(store) == ["/after"]
+
+
+def test_a_call_not_grouped_is_answered_without_waiting_a_turn(store):
+    async def main():
+        calls, turns = StoreCalls(store), []
+        asyncio.get_running_loop().call_soon(turns.append, "turn")
+        alone = await calls.call(write, store, "/alone", grouped=False)
+        seen_alone = list(turns)
+        grouped = await calls.call(write, store, "/grouped")
+        return alone, seen_alone, grouped, turns
+
+    assert asyncio.run(main()) == ("/alone", [], "/grouped", ["turn"])
+
+
+def test_an_exception_that_is_no_exception_still_answers_every_call_and_stores_nothing(store):
+    class Interrupt(BaseException):
+        pass
+
+    def interrupted():
+        with store.transaction():
+            raise Interrupt
+
+    async def main():
+        calls = StoreCalls(store)
+        # asyncio logs the interrupt that leaves its callback; the calls must not wait for ever
+        return await asyncio.wait_for(asyncio.gather(calls.call(write, store, "/1"), calls.call(interrupted),
+                                                     return_exceptions=True), 5)
+
+    answers = asyncio.run(main())
+    assert all(isinstance(a, RuntimeError) for a in answers), answers
+    assert paths(store) == []
+
+
+def test_a_group_of_records_alone_is_written_as_records_are_and_with_a_call_durably(tmp_path):
+    store = SqliteStore(tmp_path / "full.db", durability="full")
+    store.seed_if_empty(load_world(TEST_WORLD), datetime.now(UTC))
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+
+    async def main(with_call: bool):
+        calls = StoreCalls(store)
+        calls.submit(write, store, "/record")
+        if with_call:
+            await calls.call(write, store, "/call")
+        else:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main(False))
+    assert "PRAGMA synchronous = OFF" in statements  # the journal's entries skip the fsync, as before
+    statements.clear()
+    asyncio.run(main(True))
+    assert "PRAGMA synchronous = OFF" not in statements and statements.count("BEGIN IMMEDIATE") == 1
+    store.close()

@@ -155,3 +155,12 @@ def test_integer_formats_are_the_ranges_connexions_validator_checks(fmt, inside,
     for value, valid in ((inside, True), (outside, False), (-outside - 1, False)):
         assert Check(schema, python)({"n": value}) is valid
         assert python.get(schema).is_valid({"n": value}) is valid
+
+
+def test_calls_that_write_are_group_committed_and_reads_run_at_once():
+    python = CompiledSchemas()
+    writes = {op.operation_id: op.writes for spec in SPECS.values()
+              for op in compile_operations(spec, validate_responses=True, python=python)}
+    assert writes["userRequestQRLink"] and writes["workspaceCreate"] and writes["workspaceUpdate"]
+    assert not writes["workspaceGet"] and not writes["getPublicAPIToken"]
+    assert writes["getWhatsappAccounts"]  # a Public API GET counts the call: it writes

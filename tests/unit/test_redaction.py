@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from partner_sandbox.errors import ApiError
+from partner_sandbox.offload import StoreCalls
 from partner_sandbox.redaction import install_log_redaction, redact_log_text
+from partner_sandbox.store import SqliteStore
 from partner_sandbox.web.journal import RequestJournal
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJwYXJ0bmVyX2lkIjoicCJ9.c2lnbmF0dXJl"
@@ -38,7 +40,8 @@ def test_a_journal_that_cannot_be_written_warns_and_keeps_serving(caplog):
     def unavailable(entries):
         raise ApiError("service_unavailable", "The database cannot be written")
 
-    journal = RequestJournal(None, prefix="/p", record=unavailable, redact=str, authenticate=lambda *_: "partner")
+    journal = RequestJournal(None, prefix="/p", record=unavailable, redact=str, authenticate=lambda *_: "partner",
+                             calls=StoreCalls(SqliteStore(":memory:")))
     with caplog.at_level(logging.WARNING):
         journal._write([("partner", {"path": "/p/x"})])
     assert "1 entries not kept: The database cannot be written" in caplog.text
