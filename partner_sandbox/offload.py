@@ -46,19 +46,23 @@ class StoreCalls:
     transactions a savepoint of it (a failing transaction rolls back alone, as it would on its own).
     Each call's result is given once the group has committed; when the group cannot commit, every
     call of it gets the store's error (a 503) and nothing of it was stored. When idle, a call runs at
-    the next turn, alone. On a networked store each call runs in a worker thread, in transactions
-    of its own (off_loop)."""
+    the next turn, alone. A call that only reads runs at once. On a networked store each call runs in
+    a worker thread, in transactions of its own (off_loop)."""
 
     def __init__(self, store: t.Any):
         self.store = store
         self._pending: list[_Call] = []
         self._scheduled: asyncio.AbstractEventLoop | None = None  # the loop whose next turn runs them
 
-    async def call(self, fn: t.Callable[..., T], *args: t.Any, grouped: bool = True) -> T:
-        """fn(*args), its transactions stored before its result is given; not `grouped`, at once, in
-        transactions of its own."""
-        if self.store.network or not grouped:
+    async def call(self, fn: t.Callable[..., T], *args: t.Any, writes: bool = True) -> T:
+        """fn(*args), its transactions stored before its result is given. A call that only reads
+        (not `writes`) runs at once, alone: on a local store in read-only transactions
+        (`store.reading()`), which wait for no writer."""
+        if self.store.network:
             return await off_loop(self.store, fn, *args)
+        if not writes:
+            with self.store.reading():
+                return fn(*args)
         answer = asyncio.get_running_loop().create_future()
         self._add(_Call(contextvars.copy_context(), fn, args, answer))
         return await answer

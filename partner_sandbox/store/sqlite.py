@@ -58,6 +58,7 @@ class SqliteStore:
             self._conn.execute(f"PRAGMA synchronous = {self._sync}")
         self._lock = threading.Lock()
         self._grouping: int | None = None  # the thread whose group is open: its transactions are savepoints
+        self._reading: int | None = None  # the thread inside reading(): its transactions only read
         self._queue: IO[bytes] | None = open(f"{target}.lock", "a+b") if is_file else None  # noqa: SIM115
         with self._immediate() as conn:
             migrate(conn, self._statements, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
@@ -112,7 +113,7 @@ class SqliteStore:
             return
         self._check_file()
         try:
-            with self._immediate(durable) as conn:
+            with self._read() if self._reading == threading.get_ident() else self._immediate(durable) as conn:
                 yield SqlTransaction(conn, self._statements)
         except sqlite3.OperationalError as exc:
             raise unavailable(exc) from None
@@ -134,6 +135,32 @@ class SqliteStore:
                     raise sqlite3.OperationalError("the group's transaction was rolled back")
         except sqlite3.OperationalError as exc:
             raise unavailable(exc) from None
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The transactions this thread opens inside it only read: each is a deferred transaction and
+        takes no file lock. In WAL mode a reader waits for no writer and no writer for it, so reads
+        of other processes go on while one writes. One that wrote is a fault of ours, loud (a 500,
+        not a 503), and rolled back."""
+        self._reading = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._reading = None
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._conn
+            changes = conn.total_changes
+            conn.execute("BEGIN")
+            try:
+                yield conn
+                if conn.total_changes != changes:
+                    raise RuntimeError("a read-only transaction wrote: nothing of it was kept")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")  # it read: nothing to keep (and a write is undone)
 
     @contextmanager
     def _savepoint(self) -> Iterator[sqlite3.Connection]:

@@ -127,13 +127,33 @@ def test_a_group_that_cannot_commit_answers_every_call_503_and_logs_what_nobody_
     assert "not kept" in caplog.text
 
 
-def test_a_call_not_grouped_runs_at_once_in_a_transaction_of_its_own(store):
-    async def main():
-        calls = StoreCalls(store)
-        result = await calls.call(write, store, "/read", grouped=False)
-        return result, paths(store)
+def read(store: SqliteStore) -> list[str]:
+    with store.transaction() as tx:
+        return [entry["path"] for entry in tx.journal(PARTNER, 100)]
 
-    assert asyncio.run(main()) == ("/read", ["/read"])
+
+def test_a_read_runs_in_a_transaction_that_waits_for_no_writer(store):
+    write(store, "/before")
+    other = sqlite3.connect(store._file)
+    other.execute("BEGIN IMMEDIATE")  # another process writing, its lock held
+    other.execute("INSERT INTO journal (partner_id, entry) VALUES (?, '{\"path\": \"/other\"}')", (PARTNER,))
+    store._conn.execute("PRAGMA busy_timeout = 200")  # a writer's wait fails fast here
+    try:
+        with store.reading():
+            assert read(store) == ["/before"]  # the last committed state, at once
+        with pytest.raises(StoreUnavailable):  # a write does wait for the lock
+            write(store, "/blocked")
+    finally:
+        other.rollback()
+        other.close()
+
+
+def test_a_read_that_writes_is_a_fault_and_keeps_nothing(store):
+    with store.reading(), pytest.raises(RuntimeError, match="read-only transaction wrote"):
+        write(store, "/sneaky")
+    assert paths(store) == [] and not store._conn.in_transaction
+    write(store, "/after")
+    assert paths(store) == ["/after"]
 
 
 def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(store):
@@ -149,16 +169,20 @@ def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(store):
     assert paths(store) == ["/after"]
 
 
-def test_a_call_not_grouped_is_answered_without_waiting_a_turn(store):
+def test_a_call_that_reads_is_answered_at_once_read_only_and_one_that_writes_a_turn_later(store):
+    write(store, "/seed")
+
     async def main():
         calls, turns = StoreCalls(store), []
         asyncio.get_running_loop().call_soon(turns.append, "turn")
-        alone = await calls.call(write, store, "/alone", grouped=False)
+        alone = await calls.call(read, store, writes=False)
         seen_alone = list(turns)
+        with pytest.raises(RuntimeError):  # the read-only transaction
+            await calls.call(write, store, "/not-a-read", writes=False)
         grouped = await calls.call(write, store, "/grouped")
         return alone, seen_alone, grouped, turns
 
-    assert asyncio.run(main()) == ("/alone", [], "/grouped", ["turn"])
+    assert asyncio.run(main()) == (["/seed"], [], "/grouped", ["turn"])
 
 
 def test_an_exception_that_is_no_exception_still_answers_every_call_and_stores_nothing(store):
