@@ -393,9 +393,8 @@ def main() -> None:
                "BENCH_WORKSPACE": WORKSPACE}
 
     only = set(args.only or [])
-    # The yardstick, on uvicorn's default protocol (httptools) and on h11, which the sandbox runs
-    # (partner_sandbox/web/protocol.py): the second row is what the protocol alone costs.
-    for protocol, name in (("httptools", "bare uvicorn app (constant JSON)"), ("h11", "bare uvicorn app, h11")):
+    # The yardstick, on uvicorn's httptools protocol, which the sandbox runs too (web/protocol.py).
+    for protocol, name in (("httptools", "bare uvicorn app (constant JSON)"),):
         bare_port = free_port()
         bare, _ = server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port",
                        str(bare_port), "--http", protocol, "--log-level", "warning", "--no-access-log"], bare_port, "/")

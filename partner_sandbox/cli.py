@@ -30,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .bootstrap import build_sandbox, configure_logging  # no web stack: the parent of workers needs none
-    from .web.protocol import SandboxH11Protocol
+    from .web.protocol import SandboxHttpToolsProtocol
 
     settings = settings_from_args(args)
     configure_logging(settings.log_level)
@@ -51,7 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
     # envelope); no websockets; forwarded headers are read by the guard, from trusted proxies only.
     common: dict[str, Any] = dict(  # noqa: C408
                   host=settings.host, port=settings.port, access_log=False, log_level=settings.log_level,
-                  timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, http=SandboxH11Protocol, ws="none",
+                  timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, http=SandboxHttpToolsProtocol, ws="none",
                   proxy_headers=False)
     # The settings of every server process (the protocol reads its limits there); workers build
     # their app from them. The store was seeded above.

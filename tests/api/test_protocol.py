@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import uuid
 
 import pytest
@@ -133,3 +134,51 @@ def test_a_content_length_beside_chunking_is_void(sandbox_process):
                                                             b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n")
     [(status, _, body)] = exchange(sandbox_process, request)
     assert status == 201 and json.loads(body)["workspace_id"] == name, body
+
+
+def test_an_h2c_upgrade_without_a_body_is_ignored_and_the_next_request_served(sandbox_process):
+    request = b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\n" + H2C + b"\r\n"
+    answers = exchange(sandbox_process, request * 2, expect=2)
+    assert [status for status, _, _ in answers] == [200, 200], answers
+
+
+def test_an_h2c_upgrade_whose_body_comes_in_pieces_keeps_it_whole(sandbox_process):
+    name = f"h2c-pieces-{uuid.uuid4().hex[:12]}"
+    request = create_workspace(name, upgrade=H2C)
+    head_end = request.index(b"\r\n\r\n") + 4
+    with socket.create_connection(("127.0.0.1", sandbox_process.port)) as sock:
+        for piece in (request[:head_end - 10], request[head_end - 10:head_end + 5], request[head_end + 5:]):
+            sock.sendall(piece)
+            time.sleep(0.05)
+        sock.settimeout(3)
+        raw = b""
+        while not parse(raw)[0]:
+            raw += sock.recv(65536)
+    [(status, _, body)] = parse(raw)[0]
+    assert status == 201 and json.loads(body)["workspace_id"] == name, body
+
+
+def test_an_http_version_other_than_1_x_gets_the_envelope(sandbox_process):
+    [answer] = exchange(sandbox_process, b"GET /healthz HTTP/2.0\r\nHost: sandbox\r\n\r\n")
+    assert "HTTP/2.0" in assert_envelope(answer, 400, "invalid_request")["description"]
+
+
+def test_a_head_that_trickles_in_past_the_limit_gets_the_431_envelope(sandbox_process):
+    """A header line that never ends: refused once the head passes the limit, not kept growing."""
+    with socket.create_connection(("127.0.0.1", sandbox_process.port)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: sandbox\r\nX-Filler: ")
+        raw = b""
+        try:
+            for _ in range(40):
+                sock.sendall(b"a" * 8192)
+                time.sleep(0.005)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        sock.settimeout(3)
+        try:
+            while chunk := sock.recv(65536):
+                raw += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    [answer] = parse(raw)[0]
+    assert "KiB" in assert_envelope(answer, 431, "headers_too_large")["description"]
