@@ -103,17 +103,27 @@ class _CorkedTransport:
         return getattr(self._transport, name)
 
 
+def _parser(protocol: HttpToolsProtocol) -> httptools.HttpRequestParser:
+    parser = httptools.HttpRequestParser(protocol)
+    # A Content-Length beside chunking means nothing (RFC 9112 §6.3), as h11 reads it; any other
+    # Transfer-Encoding, which this leniency would read to the connection's end, is refused
+    # (on_headers_complete).
+    parser.set_dangerous_leniencies(lenient_data_after_close=True, lenient_chunked_length=True)
+    return parser
+
+
 class SandboxHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        # a Content-Length beside chunking means nothing (RFC 9112 §6.3), as h11 reads it
-        self.parser.set_dangerous_leniencies(lenient_data_after_close=True, lenient_chunked_length=True)
+        self.parser = _parser(self)
         self.header_timeout, self.max_connections = _limits()
         self.limit_concurrency = None  # uvicorn's own bound answers in plain text; ours is in connection_made
         self._head_timer: asyncio.TimerHandle | None = None
         self._phase = "idle"  # idle (no request begun), head, body (the head is in), done (the request is in)
         self._head_size = 0  # of the request line and the header lines the parser has read
-        self._unread = 0  # bytes received since the last request ended (while its next head is not whole)
+        self._unread = 0  # bytes received while a head is not whole: what the parser keeps, bounded
+        self._refusal: ApiError | None = None  # a request refused inside the parser's callbacks
+        self._after: ApiError | None = None  # a refusal to write once the answers before it are written
         self._replaying = False  # the head a body after an ignored upgrade is read with
 
     def connection_made(self, transport) -> None:
@@ -125,59 +135,66 @@ class SandboxHttpToolsProtocol(HttpToolsProtocol):
         self._await_head()
 
     def data_received(self, data: bytes) -> None:
+        if self._after is not None:
+            return  # refused: nothing more is read on this connection
         self._unset_keepalive_if_required()
         if self._phase == "idle":
-            self._await_head()  # a request begins (or a kept-alive connection's next one)
-            self._unread = 0
-        if self._phase in ("idle", "head"):
-            self._unread += len(data)  # what the parser keeps of a head not yet whole, bounded
+            self._await_head()  # bytes came: a head is due (a kept-alive connection's next request)
+        if self._phase == "head":
+            self._unread += len(data)
         try:
             self._feed(data)
-        except _Refused as refused:
-            self._refuse(refused.error)
+        except httptools.HttpParserError as exc:  # the parser's refusal, or one of ours in its callbacks
+            refusal, self._refusal = self._refusal, None
+            if refusal is None and isinstance(exc, httptools.HttpParserCallbackError):
+                refusal = _not_http("invalid request target")  # uvicorn's URL parser refused it
+            self._refuse(refusal or _not_http(str(exc).split(":")[0].rstrip(".") or "malformed request"))
             return
-        except httptools.HttpParserCallbackError as exc:
-            if isinstance(exc.__context__, _Refused):
-                self._refuse(exc.__context__.error)
-                return
-            raise
-        except httptools.HttpParserError as exc:
-            self._refuse(_not_http(str(exc).split(":")[0].rstrip(".") or "malformed request"))
-            return
-        if self._phase in ("idle", "head") and self._unread > 2 * MAX_REQUEST_HEAD:
+        if self._phase == "head" and self._unread > 2 * MAX_REQUEST_HEAD:
             self._refuse(_head_too_large())
-        elif self._phase == "body":
+        elif self._phase in ("head", "body"):
             self._head_arrived()
-            self._await_head()  # the body is awaited as long again after each part of it
-        elif self._phase == "done":
-            self._head_arrived()
+            self._await_head()  # the head and the body are awaited as long again after each part
 
     def _feed(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            # An upgrade this server does not perform: llhttp took the head as the end of HTTP/1.1 on
-            # this connection. The body (if any) is read on by a new parser, primed with a head of the
-            # same framing, and the connection's next requests after it.
-            self.parser = httptools.HttpRequestParser(self)
-            self.parser.set_dangerous_leniencies(lenient_data_after_close=True, lenient_chunked_length=True)
-            framing = [(name, value) for name, value in self.headers if name in (b"content-length", b"transfer-encoding")]
-            if framing:
+        view, offset = memoryview(data), 0
+        while offset < len(view):
+            try:
+                self.parser.feed_data(view[offset:])
+                return
+            except httptools.HttpParserUpgrade as upgrade:
+                # An upgrade this server does not perform: llhttp took the head as the end of HTTP/1.1
+                # on this connection. The body (if any) is read on by a new parser, primed with a head
+                # of the same framing, and the connection's next requests after it.
+                offset += upgrade.args[0]
+                self.parser = _parser(self)
                 self._replaying = True
-                self.parser.feed_data(b"POST / HTTP/1.1\r\nHost: h\r\n"
-                                      + b"".join(name + b": " + value + b"\r\n" for name, value in framing) + b"\r\n")
-                self._replaying = False
-            else:
-                self._message_complete()
-            self._feed(data[upgrade.args[0]:])
+                try:  # (without a body, the primed head's end completes the request)
+                    self.parser.feed_data(b"POST / HTTP/1.1\r\nHost: h\r\n" + self._framing() + b"\r\n")
+                finally:
+                    self._replaying = False
+
+    def _framing(self) -> bytes:
+        """The head line that frames the current request's body: chunked, or its length, or none."""
+        if any(name == b"transfer-encoding" for name, _ in self.headers):
+            return b"Transfer-Encoding: chunked\r\n"  # the only one on_headers_complete lets through
+        length = next((value for name, value in self.headers if name == b"content-length"), None)
+        return b"Content-Length: " + length + b"\r\n" if length is not None else b""
+
+    def _pending(self) -> bool:
+        """Whether an earlier request's answer is still to be written on this connection."""
+        # `cycle` is the newest request whose head is whole: in the body phase, the current request's own
+        running = None if self._phase == "body" else self.cycle
+        return bool(self.pipeline) or (running is not None and not running.response_complete)
 
     # the parser's callbacks
 
     def on_message_begin(self) -> None:
         if self._replaying:
             return
-        self._phase, self._head_size = "head", 0
+        self._phase, self._head_size, self._unread = "head", 0, 0
         super().on_message_begin()
+        self._await_head()
 
     def on_url(self, url: bytes) -> None:
         if self._replaying:
@@ -196,9 +213,12 @@ class SandboxHttpToolsProtocol(HttpToolsProtocol):
             return
         version = self.parser.get_http_version()
         if version not in ("1.0", "1.1"):
-            raise _Refused(_not_http(f"HTTP/{version} is not HTTP/1.x"))
+            self._refused(_not_http(f"HTTP/{version} is not HTTP/1.x"))
         if version == "1.1" and not any(name == b"host" for name, _ in self.headers):
-            raise _Refused(_not_http("Missing mandatory Host: header"))
+            self._refused(_not_http("Missing mandatory Host: header"))
+        codings = [value for name, value in self.headers if name == b"transfer-encoding"]
+        if codings and (len(codings) > 1 or codings[0].strip().lower() != b"chunked"):
+            self._refused(_not_http("Transfer-Encoding other than chunked"))  # RFC 9112 §6.3: 400
         self._phase = "body"
         super().on_headers_complete()
 
@@ -209,17 +229,33 @@ class SandboxHttpToolsProtocol(HttpToolsProtocol):
 
     def _message_complete(self) -> None:
         self._phase = "done"
+        self._head_arrived()
         super().on_message_complete()
+        if self.cycle.response_complete:  # answered before its body ended: the connection idles now
+            self._idle()
 
     def on_response_complete(self) -> None:
-        if self._phase == "done":
-            self._phase = "idle"
-        super().on_response_complete()
+        super().on_response_complete()  # (which starts a pipelined request's answer, if one waits)
+        if self._after is not None and not self._pending():
+            error, self._after = self._after, None
+            self._refuse(error)
+        elif self._phase == "done" and self.cycle.response_complete:
+            self._idle()
+
+    def _idle(self) -> None:
+        """Every request in is answered: the connection waits for the next (uvicorn's keep-alive timeout)."""
+        self._phase = "idle"
+        if self.timeout_keep_alive_task is None and not self.transport.is_closing() and not self.pipeline:
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+    def _refused(self, error: ApiError) -> None:
+        self._refusal = error
+        raise _Refused(error)  # httptools raises it as HttpParserCallbackError (data_received)
 
     def _grow(self, size: int) -> None:
         self._head_size += size
         if self._head_size > MAX_REQUEST_HEAD:
-            raise _Refused(_head_too_large())
+            self._refused(_head_too_large())
 
     def connection_lost(self, exc) -> None:
         self._head_arrived()
@@ -238,14 +274,21 @@ class SandboxHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self._phase == "done" or self.transport.is_closing():
             return
-        if self.cycle is not None and self.cycle.response_started and not self.cycle.response_complete:
-            self.transport.close()  # an answer is on its way already: only the connection goes
+        if self._pending():
+            self._await_head()  # an earlier request is still being answered: its answer comes first
+            return
+        if self._phase == "body" and self.cycle.response_started:
+            self.transport.close()  # an answer to this request is on its way already: only the connection goes
             return
         part = "body" if self._phase == "body" else "head"
         self._refuse(ApiError("request_timeout", f"The request {part} did not arrive: nothing came for"
                               f" {self.header_timeout:g} s"))
 
     def _refuse(self, error: ApiError) -> None:
+        if self._pending():  # written now, it would read as an earlier request's answer: it waits for them
+            self._after = error
+            self.flow.pause_reading()
+            return
         # the guard's security headers too: no app runs on this connection
         self.transport.write(http_bytes(error, (*SECURITY_HEADERS, API_CSP)))
         self.transport.close()

@@ -182,3 +182,47 @@ def test_a_head_that_trickles_in_past_the_limit_gets_the_431_envelope(sandbox_pr
             pass
     [answer] = parse(raw)[0]
     assert "KiB" in assert_envelope(answer, 431, "headers_too_large")["description"]
+
+
+def test_a_bad_request_after_an_h2c_one_is_refused_after_its_answer(sandbox_process):
+    name = f"h2c-then-bad-{uuid.uuid4().hex[:12]}"
+    answers = exchange(sandbox_process, create_workspace(name, upgrade=H2C) + b"GET /healthz HTTP/2.0\r\nHost: s\r\n\r\n",
+                       expect=2)
+    assert answers[0][0] == 201 and json.loads(answers[0][2])["workspace_id"] == name, answers
+    assert "HTTP/2.0" in assert_envelope(answers[1], 400, "invalid_request")["description"]
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"POST /healthz HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+    b"POST /healthz HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"GET http://a:99999/p HTTP/1.1\r\nHost: s\r\n\r\n",
+], ids=["gzip", "gzip-then-chunked", "bad-absolute-url"])
+def test_a_request_framed_or_aimed_as_no_server_reads_gets_the_envelope(sandbox_process, request_bytes):
+    [answer] = exchange(sandbox_process, request_bytes + b"GET /healthz HTTP/1.1\r\nHost: s\r\n\r\n")
+    assert_envelope(answer, 400, "invalid_request")
+
+
+def test_a_large_body_then_the_start_of_the_next_head_is_not_a_head_over_the_limit(sandbox_process):
+    body = b"x" * (140 * 1024)
+    request = (b"POST /partner/api/v1/workspaces HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body)) + b"GET /healthz HTTP/1.1\r\n"
+    [answer] = exchange(sandbox_process, request)
+    assert_envelope(answer, 413, "payload_too_large")
+
+
+def test_a_connection_answered_before_its_body_ended_is_not_held_open_for_ever(sandbox_process):
+    """The app answers 404 before reading the body; the rest of the body then arrives: the connection
+    idles as after any answer, and the server's keep-alive timeout closes it."""
+    with socket.create_connection(("127.0.0.1", sandbox_process.port)) as sock:
+        sock.sendall(b"POST /no/such/path HTTP/1.1\r\nHost: s\r\nContent-Length: 10\r\n\r\n12345")
+        sock.settimeout(3)
+        raw = b""
+        while not parse(raw)[0]:
+            raw += sock.recv(65536)
+        assert parse(raw)[0][0][0] == 404
+        sock.sendall(b"67890")
+        sock.settimeout(15)
+        started = time.monotonic()
+        while sock.recv(65536):
+            pass
+        assert time.monotonic() - started < 14  # closed by the server, not by this read's timeout
