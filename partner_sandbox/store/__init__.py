@@ -23,7 +23,9 @@ __all__ = ["JOURNAL_LIMIT", "JOURNAL_TRIM_EVERY", "SCHEMA_VERSION", "PostgresSto
 
 class Store(Protocol):
     """What the app needs from a store; each transaction is atomic and isolated. `network`: its
-    calls are network round trips, made off the event loop (offload.py)."""
+    calls are network round trips, made off the event loop (offload.py). A local store (SqliteStore)
+    also has `group()`, one transaction for many calls' transactions (group commit), and `reading()`,
+    read-only transactions that wait for no writer; offload.StoreCalls uses both."""
 
     network: bool
 
