@@ -33,6 +33,7 @@ SEAT_WORKSPACES = 40
 OPERATIONS = ("workspaceCreate", "workspaceGet", "workspaceUpdate", "workspaceCreateUsers", "userRequestQRLink",
               "disconnectWA", "getPublicAPIToken", "rotatePublicAPIToken")
 PRISM = BENCH / ".prism" / "node_modules" / ".bin" / "prism"
+BARE_ROW = "bare uvicorn app (constant JSON)"
 PRISM_ROW, PRISM_PUBLIC_ROW = "Prism 5.16 mock, same spec", "Prism 5.16 mock, public_api.yaml, GET /whatsapp_accounts"
 PUBLIC_ROW = "GET /integrations/api/whatsapp_accounts"
 
@@ -394,12 +395,11 @@ def main() -> None:
 
     only = set(args.only or [])
     # The yardstick, on uvicorn's httptools protocol, which the sandbox runs too (web/protocol.py).
-    for protocol, name in (("httptools", "bare uvicorn app (constant JSON)"),):
-        bare_port = free_port()
-        bare, _ = server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port",
-                       str(bare_port), "--http", protocol, "--log-level", "warning", "--no-access-log"], bare_port, "/")
-        results[name] = run_wrk(bare_port, args, wrk_env)
-        bare.stop()
+    bare_port = free_port()
+    bare, _ = server([sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--port",
+                      str(bare_port), "--http", "httptools", "--log-level", "warning", "--no-access-log"], bare_port, "/")
+    results[BARE_ROW] = run_wrk(bare_port, args, wrk_env)
+    bare.stop()
 
     if PRISM.exists() and not only:
         prism_port = free_port()
@@ -442,7 +442,7 @@ def main() -> None:
         results[f"sandbox, {args.scale_users} users"] = row
         sandbox.stop()
 
-    bare_rps = results["bare uvicorn app (constant JSON)"]["requests_per_s"]
+    bare_rps = results[BARE_ROW]["requests_per_s"]
     for row in results.values():
         row["vs_bare"] = round(row["requests_per_s"] / bare_rps, 3)
     prism_rps = results.get(PRISM_ROW, {}).get("requests_per_s")

@@ -31,6 +31,11 @@ def bound_threads(store: t.Any) -> None:
         anyio.to_thread.current_default_thread_limiter().total_tokens = store.concurrency
 
 
+def _not_kept(fn: t.Callable[..., t.Any], error: BaseException) -> None:
+    """A store call nobody waits for failed: said in the log."""
+    log.error("store call %s not kept: %s", getattr(fn, "__qualname__", "?"), error)
+
+
 class _Call(t.NamedTuple):
     context: contextvars.Context
     fn: t.Callable[..., t.Any]
@@ -88,7 +93,7 @@ class StoreCalls:
         try:
             fn(*args)
         except Exception as exc:
-            log.error("store call %s not kept: %s", getattr(fn, "__qualname__", "?"), exc)
+            _not_kept(fn, exc)
 
     def _run(self) -> None:
         calls, self._pending = [p for p in self._pending if p.answer is None or not p.answer.done()], []
@@ -112,7 +117,7 @@ class StoreCalls:
             for call, (result, error) in zip(calls, outcome, strict=True):
                 if call.answer is None:
                     if error is not None:
-                        log.error("store call %s not kept: %s", getattr(call.fn, "__qualname__", "?"), error)
+                        _not_kept(call.fn, error)
                 elif not call.answer.done():
                     if error is not None:
                         call.answer.set_exception(error)

@@ -91,9 +91,14 @@ async def answer(send: Send, status: int, headers: Iterable[tuple[bytes, bytes]]
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(send: Send, error: ApiError, path: str = "") -> None:
+def error_answer(error: ApiError, path: str = "", *, close: bool = False) -> tuple[int, Headers, bytes]:
+    """An error's status, headers and envelope, for `answer`."""
     body = body_of(error, path)
-    await answer(send, error.status, head_of(error, body, close=True, path=path), body)
+    return error.status, head_of(error, body, close=close, path=path), body
+
+
+async def send_error(send: Send, error: ApiError, path: str = "") -> None:
+    await answer(send, *error_answer(error, path, close=True))
 
 
 def http_bytes(error: ApiError, extra: Iterable[tuple[bytes, bytes]] = ()) -> bytes:

@@ -38,7 +38,7 @@ from ..offload import StoreCalls
 from ..redaction import redact_link_tokens
 from ..services.sandbox import Sandbox
 from ..spec import SpecDocument
-from .errors import INTERNAL, answer, body_of, head_of
+from .errors import INTERNAL, answer, error_answer
 from . import security
 from .routing import handler_function
 from .validation import INT_RANGES, STORABLE, CompiledSchemas, json_object, json_schema, response_validator
@@ -288,7 +288,7 @@ class Pipeline:
                 served = await self.calls.call(self._serve, operation, scope, receive, headers, arguments,
                                                writes=operation.writes)
             except ApiError as error:  # the store could not commit: nothing of it was stored
-                served = _rendered(error, scope["path"])
+                served = error_answer(error, scope["path"])
             except Exception as exc:  # nor this way, which is a fault of ours
                 served = _fault(scope, exc)
             answered = self._render(operation, scope, served.value) if isinstance(served, _Result) else served
@@ -367,7 +367,7 @@ class Pipeline:
             except ApiError as error:
                 if error.status != 503:
                     return None  # connexion's security layer refuses it, the same way
-                return _rendered(error, path)  # the store failed: answered here, not tried again (a call may have counted)
+                return error_answer(error, path)  # the store failed: answered here, not tried again (a call may have counted)
             if token_info is not None:
                 context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
                 context["token_info"] = token_info
@@ -379,7 +379,7 @@ class Pipeline:
             _receive.set(receive)
             return _Result(operation.handler(**arguments))
         except ApiError as error:  # the operation's refusal, in the one renderer (unchecked, as connexion's)
-            return _rendered(error, path)
+            return error_answer(error, path)
         except Exception as exc:
             return _fault(scope, exc)
 
@@ -411,16 +411,10 @@ class Pipeline:
                 raise ValueError(f"{operation.operation_id} answered {status} without the header {name.decode()}")
 
 
-def _rendered(error: ApiError, path: str) -> Answer:
-    """An error's answer, by the one renderer."""
-    payload = body_of(error, path)
-    return error.status, head_of(error, payload, path=path), payload
-
-
 def _fault(scope: Scope, exc: Exception) -> Answer:
     """A fault of ours, logged and answered as connexion's path answers it."""
     log.error("unhandled error on %s %s", scope["method"], redact_link_tokens(scope["path"]), exc_info=exc)
-    return _rendered(ApiError("internal_error", INTERNAL), scope["path"])
+    return error_answer(ApiError("internal_error", INTERNAL), scope["path"])
 
 
 async def _read_body(receive: Receive, headers: dict) -> tuple[bytes | None, list[Message]]:

@@ -40,11 +40,7 @@ MAX_REQUEST_HEAD = 2 * MAX_HEADERS
 
 
 class _Refused(Exception):
-    """A request the protocol refuses from inside the parser's callbacks: its answer."""
-
-    def __init__(self, error: ApiError):
-        super().__init__(error.description)
-        self.error = error
+    """Raised in the parser's callbacks to stop it: the refusal itself is kept on the protocol."""
 
 
 def _head_too_large() -> ApiError:
@@ -250,7 +246,7 @@ class SandboxHttpToolsProtocol(HttpToolsProtocol):
 
     def _refused(self, error: ApiError) -> None:
         self._refusal = error
-        raise _Refused(error)  # httptools raises it as HttpParserCallbackError (data_received)
+        raise _Refused  # httptools raises it as HttpParserCallbackError (data_received)
 
     def _grow(self, size: int) -> None:
         self._head_size += size
@@ -294,7 +290,4 @@ class SandboxHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _should_upgrade(self) -> bool:
-        return False  # no upgrade is performed, so none is logged as unsupported either
-
-    def send_400_response(self, msg: str) -> None:
-        self._refuse(_not_http("malformed request"))
+        return False  # no upgrade is ever performed (uvicorn's would read the headers to decide)
